@@ -1,0 +1,88 @@
+"""lrcore: learning-rate schedules as values, one numba kernel, every framework.
+
+>>> import lrcore as lr
+>>> s = lr.warmup(lr.cosine(init=3e-4, steps=9_000, final=3e-5), steps=1_000)
+>>> round(s(500), 8), s(10_000)
+(0.00015, 3e-05)
+"""
+
+from ._kinds import (
+    add,
+    clip,
+    constant,
+    cosine,
+    cosine_restarts,
+    custom,
+    cyclic,
+    exponential,
+    interpolate,
+    inverse_sqrt,
+    inverse_time,
+    join,
+    linear,
+    multistep,
+    one_cycle,
+    piecewise_constant,
+    polynomial,
+    product,
+    scale,
+    shift,
+    step,
+    tanh_decay,
+    warmup,
+    wsd,
+)
+from ._parse import NAMES as _PARSE_NAMES
+from ._parse import parse
+from ._plateau import Plateau, PlateauState
+from ._schedule import Schedule, from_dict, from_json
+from ._tools import iterate, plot, summary
+
+from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
+
+_PARSE_NAMES.update(
+    from_torch=from_torch, from_optax=from_optax, from_keras=from_keras, from_hf=from_hf, from_timm=from_timm
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Plateau",
+    "PlateauState",
+    "Schedule",
+    "add",
+    "clip",
+    "constant",
+    "cosine",
+    "cosine_restarts",
+    "custom",
+    "cyclic",
+    "exponential",
+    "from_dict",
+    "from_hf",
+    "from_keras",
+    "from_optax",
+    "from_timm",
+    "from_torch",
+    "from_json",
+    "interpolate",
+    "inverse_sqrt",
+    "inverse_time",
+    "iterate",
+    "join",
+    "linear",
+    "multistep",
+    "one_cycle",
+    "parse",
+    "piecewise_constant",
+    "plot",
+    "polynomial",
+    "product",
+    "scale",
+    "shift",
+    "step",
+    "summary",
+    "tanh_decay",
+    "warmup",
+    "wsd",
+]

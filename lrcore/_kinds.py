@@ -1,0 +1,640 @@
+"""Every schedule kind and combinator: validation, kernel encoding and horizon.
+
+Each constructor checks all of its arguments and returns a ``Schedule`` node;
+the formulas themselves live once, in ``_kernel._leaf`` and the interpreters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import _kernel as K
+from . import _validate as check
+from ._schedule import Schedule, register
+
+SHAPES = {"linear": K.SHAPE_LINEAR, "cosine": K.SHAPE_COSINE, "sqrt": K.SHAPE_SQRT, "exponential": K.SHAPE_EXPONENTIAL}
+CYCLIC_MODES = {"triangular": K.TRIANGULAR, "triangular2": K.TRIANGULAR2, "exp_range": K.EXP_RANGE}
+
+Encoded = tuple[int, list[float], list[Schedule]]
+
+
+def _node(kind: str, **params: Any) -> Schedule:
+    return Schedule(kind, tuple(params.items()))
+
+
+def _leaf(code: int, *names: str) -> Callable[[Schedule], Encoded]:
+    """Encoder for a leaf whose kernel parameters are its own, in this order."""
+
+    def encode(s: Schedule) -> Encoded:
+        return code, [float(s[n]) for n in names], []
+
+    return encode
+
+
+def _schedule_arg(where: str, name: str, value: Any) -> Schedule:
+    if not isinstance(value, Schedule):
+        raise check.fail(where, name, "must be an lrcore Schedule", value, TypeError)
+    return value
+
+
+def _fixed(value: float) -> Callable[[Schedule], float | None]:
+    return lambda s: value
+
+
+def _param(name: str) -> Callable[[Schedule], float | None]:
+    return lambda s: s[name]
+
+
+def _unbounded(s: Schedule) -> float | None:
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Leaves
+
+
+@register("constant", _leaf(K.CONSTANT, "value"), _fixed(0.0))
+def constant(*, value: float) -> Schedule:
+    """The same learning rate at every step."""
+    return _node("constant", value=check.number("constant", "value", value, ge=0))
+
+
+@register("linear", _leaf(K.LINEAR, "start", "end", "steps"), _param("steps"))
+def linear(*, start: float, end: float, steps: float) -> Schedule:
+    """``start + (end - start) * t / steps`` until `steps`, then `end`."""
+    w = "linear"
+    return _node(
+        w,
+        start=check.number(w, "start", start, ge=0),
+        end=check.number(w, "end", end, ge=0),
+        steps=check.number(w, "steps", steps, gt=0),
+    )
+
+
+def _step_horizon(s: Schedule) -> float | None:
+    return 0.0 if s["gamma"] == 1.0 or s["init"] == 0.0 else None
+
+
+@register("step", _leaf(K.STEP, "init", "step_size", "gamma"), _step_horizon)
+def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
+    """``init * gamma ** floor(t / step_size)`` (PyTorch StepLR); unbounded in t."""
+    w = "step"
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        step_size=check.number(w, "step_size", step_size, gt=0),
+        gamma=check.number(w, "gamma", gamma, ge=0),
+    )
+
+
+def _encode_multistep(s: Schedule) -> Encoded:
+    ms = list(s["milestones"])
+    return K.MULTISTEP, [s["init"], s["gamma"], float(len(ms)), *ms], []
+
+
+def _multistep_horizon(s: Schedule) -> float | None:
+    ms = s["milestones"]
+    return ms[-1] if ms and s["gamma"] != 1.0 and s["init"] != 0.0 else 0.0
+
+
+@register("multistep", _encode_multistep, _multistep_horizon)
+def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
+    """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice."""
+    w = "multistep"
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        milestones=check.numbers_(w, "milestones", milestones, ge=0, increasing="weakly"),
+        gamma=check.number(w, "gamma", gamma, ge=0),
+    )
+
+
+def _encode_exponential(s: Schedule) -> Encoded:
+    end = s["end"]
+    floats = [s["init"], s["gamma"], s["every"], float(s["staircase"]), float(end is not None), end or 0.0]
+    return K.EXPONENTIAL, floats, []
+
+
+def _exponential_horizon(s: Schedule) -> float | None:
+    init, gamma, end = s["init"], s["gamma"], s["end"]
+    if gamma == 1.0 or init == 0.0:
+        return 0.0
+    if end is None:
+        return None
+    if end == 0.0 or (gamma < 1.0 and init <= end) or (gamma > 1.0 and init >= end):
+        return None if end == 0.0 else 0.0
+    exponent = math.log(end / init) / math.log(gamma)
+    # Round outwards: the exact crossing may sit a few ulps past the float estimate.
+    if s["staircase"]:
+        return s["every"] * math.ceil(exponent * (1 + 1e-12))
+    return s["every"] * exponent * (1 + 1e-12)
+
+
+@register("exponential", _encode_exponential, _exponential_horizon)
+def exponential(
+    *, init: float, gamma: float, every: float = 1.0, staircase: bool = False, end: float | None = None
+) -> Schedule:
+    """``init * gamma ** (t / every)`` (floored exponent if `staircase`).
+
+    `end` bounds the value: from below when gamma < 1, from above when gamma > 1.
+    """
+    w = "exponential"
+    init = check.number(w, "init", init, ge=0)
+    gamma = check.number(w, "gamma", gamma, gt=0)
+    if end is not None:
+        end = check.number(w, "end", end, ge=0)
+        if gamma < 1.0 and end > init:
+            raise check.fail(w, "end", f"must be <= init={init:g} when gamma < 1 (it is a floor)", end)
+        if gamma > 1.0 and end < init:
+            raise check.fail(w, "end", f"must be >= init={init:g} when gamma > 1 (it is a ceiling)", end)
+    return _node(
+        w,
+        init=init,
+        gamma=gamma,
+        every=check.number(w, "every", every, gt=0),
+        staircase=check.flag(w, "staircase", staircase),
+        end=end,
+    )
+
+
+def _encode_inverse_time(s: Schedule) -> Encoded:
+    return K.INVERSE_TIME, [s["init"], s["rate"], s["every"], float(s["staircase"])], []
+
+
+@register("inverse_time", _encode_inverse_time, lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None)
+def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: bool = False) -> Schedule:
+    """``init / (1 + rate * t / every)`` (floored t / every if `staircase`); Keras InverseTimeDecay."""
+    w = "inverse_time"
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        rate=check.number(w, "rate", rate, ge=0),
+        every=check.number(w, "every", every, gt=0),
+        staircase=check.flag(w, "staircase", staircase),
+    )
+
+
+def _encode_polynomial(s: Schedule) -> Encoded:
+    floats = [s["init"], s["end"], s["steps"], s["power"], float(s["cycle"]), s["k_decay"]]
+    return K.POLYNOMIAL, floats, []
+
+
+@register("polynomial", _encode_polynomial, lambda s: None if s["cycle"] else s["steps"])
+def polynomial(
+    *,
+    init: float,
+    end: float,
+    steps: float,
+    power: float = 1.0,
+    cycle: bool = False,
+    k_decay: float = 1.0,
+) -> Schedule:
+    """``(init - end) * (1 - p) ** power + end`` with ``p = (min(t, steps) / steps) ** k_decay``.
+
+    `cycle` (as Keras): past `steps` the horizon grows to the next multiple of
+    `steps`, so the value jumps back up and decays again.  `k_decay` is timm's
+    k-decay exponent on the progress.
+    """
+    w = "polynomial"
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        end=check.number(w, "end", end, ge=0),
+        steps=check.number(w, "steps", steps, gt=0),
+        power=check.number(w, "power", power, gt=0),
+        cycle=check.flag(w, "cycle", cycle),
+        k_decay=check.number(w, "k_decay", k_decay, gt=0),
+    )
+
+
+def _encode_cosine(s: Schedule) -> Encoded:
+    floats = [s["init"], s["steps"], s["final"], s["exponent"], s["k_decay"], float(s["periodic"])]
+    return K.COSINE, floats, []
+
+
+@register("cosine", _encode_cosine, lambda s: None if s["periodic"] else s["steps"])
+def cosine(
+    *,
+    init: float,
+    steps: float,
+    final: float = 0.0,
+    exponent: float = 1.0,
+    k_decay: float = 1.0,
+    periodic: bool = False,
+) -> Schedule:
+    """``final + (init - final) * (0.5 * (1 + cos(pi * p))) ** exponent``, ``p = (min(t, steps) / steps) ** k_decay``.
+
+    Holds `final` from t = steps on, unless `periodic`: then the cosine wave goes
+    on (back up to `init` at 2 * steps), as PyTorch's CosineAnnealingLR does.
+    """
+    w = "cosine"
+    periodic = check.flag(w, "periodic", periodic)
+    k_decay = check.number(w, "k_decay", k_decay, gt=0)
+    if periodic and k_decay != 1.0:
+        raise check.fail(w, "k_decay", "must be 1 when periodic=True", k_decay)
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        steps=check.number(w, "steps", steps, gt=0),
+        final=check.number(w, "final", final, ge=0),
+        exponent=check.number(w, "exponent", exponent, gt=0),
+        k_decay=k_decay,
+        periodic=periodic,
+    )
+
+
+@register(
+    "cosine_restarts",
+    _leaf(K.COSINE_RESTARTS, "init", "period", "final", "period_mult", "decay", "k_decay"),
+    _unbounded,
+)
+def cosine_restarts(
+    *,
+    init: float,
+    period: float,
+    final: float = 0.0,
+    period_mult: float = 1.0,
+    decay: float = 1.0,
+    k_decay: float = 1.0,
+) -> Schedule:
+    """SGDR: cycle i lasts ``period * period_mult ** i`` and anneals from ``init * decay ** i`` to `final`."""
+    w = "cosine_restarts"
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        period=check.number(w, "period", period, gt=0),
+        final=check.number(w, "final", final, ge=0),
+        period_mult=check.number(w, "period_mult", period_mult, ge=1),
+        decay=check.number(w, "decay", decay, ge=0),
+        k_decay=check.number(w, "k_decay", k_decay, gt=0),
+    )
+
+
+def _encode_one_cycle(s: Schedule) -> Encoded:
+    floats = [
+        s["peak"],
+        s["steps"],
+        s["pct_start"],
+        s["div_factor"],
+        s["final_div_factor"],
+        float(s["anneal"] == "linear"),
+        float(s["three_phase"]),
+    ]
+    return K.ONE_CYCLE, floats, []
+
+
+@register("one_cycle", _encode_one_cycle, _param("steps"))
+def one_cycle(
+    *,
+    peak: float,
+    steps: float,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    anneal: str = "cos",
+    three_phase: bool = False,
+) -> Schedule:
+    """1cycle: peak/div_factor -> peak at pct_start*steps -> peak/(div_factor*final_div_factor) at steps.
+
+    `three_phase` goes back down to peak/div_factor at 2*pct_start*steps before
+    the final annealing.  `anneal` is "cos" or "linear".  Holds its end value.
+    """
+    w = "one_cycle"
+    three_phase = check.flag(w, "three_phase", three_phase)
+    limit = 0.5 if three_phase else 1.0
+    pct = check.number(w, "pct_start", pct_start, gt=0, lt=limit)
+    return _node(
+        w,
+        peak=check.number(w, "peak", peak, ge=0),
+        steps=check.number(w, "steps", steps, gt=0),
+        pct_start=pct,
+        div_factor=check.number(w, "div_factor", div_factor, gt=0),
+        final_div_factor=check.number(w, "final_div_factor", final_div_factor, gt=0),
+        anneal=check.choice(w, "anneal", anneal, ("cos", "linear")),
+        three_phase=three_phase,
+    )
+
+
+def _encode_cyclic(s: Schedule) -> Encoded:
+    down = s["step_down"] if s["step_down"] is not None else s["step_up"]
+    floats = [s["base"], s["peak"], s["step_up"], down, float(CYCLIC_MODES[s["mode"]]), s["gamma"]]
+    return K.CYCLIC, floats, []
+
+
+@register("cyclic", _encode_cyclic, _unbounded)
+def cyclic(
+    *,
+    base: float,
+    peak: float,
+    step_up: float,
+    step_down: float | None = None,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+) -> Schedule:
+    """PyTorch's CyclicLR: a triangle wave between `base` and `peak`.
+
+    `mode` "triangular2" halves the amplitude each cycle, "exp_range" scales it
+    by ``gamma ** t``.  `step_down` defaults to `step_up`.
+    """
+    w = "cyclic"
+    return _node(
+        w,
+        base=check.number(w, "base", base, ge=0),
+        peak=check.number(w, "peak", peak, ge=0),
+        step_up=check.number(w, "step_up", step_up, gt=0),
+        step_down=None if step_down is None else check.number(w, "step_down", step_down, gt=0),
+        mode=check.choice(w, "mode", mode, tuple(CYCLIC_MODES)),
+        gamma=check.number(w, "gamma", gamma, gt=0),
+    )
+
+
+def _encode_piecewise_constant(s: Schedule) -> Encoded:
+    bs, vs = list(s["boundaries"]), list(s["values"])
+    return K.PIECEWISE_CONSTANT, [float(len(bs)), *bs, *vs], []
+
+
+@register(
+    "piecewise_constant",
+    _encode_piecewise_constant,
+    lambda s: s["boundaries"][-1] if s["boundaries"] else 0.0,
+)
+def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) -> Schedule:
+    """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: the value switches at each boundary."""
+    w = "piecewise_constant"
+    bs = check.numbers_(w, "boundaries", boundaries, gt=0, increasing="strictly")
+    vs = check.numbers_(w, "values", values, ge=0)
+    if len(vs) != len(bs) + 1:
+        raise check.fail(w, "values", f"must have len(boundaries) + 1 = {len(bs) + 1} elements", values)
+    return _node(w, boundaries=bs, values=vs)
+
+
+def _encode_interpolate(s: Schedule) -> Encoded:
+    points = s["points"]
+    floats = [float(s["shape"] == "cosine"), float(len(points))]
+    floats += [p[0] for p in points] + [p[1] for p in points]
+    return K.INTERPOLATE, floats, []
+
+
+@register("interpolate", _encode_interpolate, lambda s: s["points"][-1][0])
+def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> Schedule:
+    """Through the (t, value) `points`, the first at t = 0; holds the last value.
+
+    `shape` "linear" or "cosine" (a half cosine between neighbouring points).
+    """
+    w = "interpolate"
+    items = check.sequence(w, "points", points)
+    if not items:
+        raise check.fail(w, "points", "must have at least one (t, value) pair", points)
+    pairs = []
+    for i, item in enumerate(items):
+        if isinstance(item, (str, bytes)) or not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise check.fail(w, "points", f"must hold (t, value) pairs (element {i} is {item!r})", points, TypeError)
+        pairs.append(item)
+    ts = check.numbers_(w, "points", [p[0] for p in pairs], ge=0, increasing="strictly")
+    vs = check.numbers_(w, "points", [p[1] for p in pairs], ge=0)
+    if ts[0] != 0.0:
+        raise check.fail(w, "points", f"must start at t=0 (the first point is at t={ts[0]:g})", points)
+    return _node(w, points=tuple(zip(ts, vs, strict=True)), shape=check.choice(w, "shape", shape, ("linear", "cosine")))
+
+
+def _encode_inverse_sqrt(s: Schedule) -> Encoded:
+    warmup, timescale = s["warmup"], s["timescale"]
+    if timescale is None:
+        timescale = warmup if warmup > 0 else 10_000.0
+    return K.INVERSE_SQRT, [s["peak"], warmup, timescale], []
+
+
+@register("inverse_sqrt", _encode_inverse_sqrt, lambda s: 0.0 if s["peak"] == 0.0 else None)
+def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) -> Schedule:
+    """Linear warmup from 0 to `peak`, then ``peak / sqrt((t - warmup + timescale) / timescale)``.
+
+    `timescale` defaults to `warmup`, or 10 000 when warmup is 0.
+    """
+    w = "inverse_sqrt"
+    return _node(
+        w,
+        peak=check.number(w, "peak", peak, ge=0),
+        warmup=check.number(w, "warmup", warmup, ge=0),
+        timescale=None if timescale is None else check.number(w, "timescale", timescale, gt=0),
+    )
+
+
+def _encode_wsd(s: Schedule) -> Encoded:
+    floats = [
+        s["peak"],
+        s["steps"],
+        s["warmup"],
+        s["decay"],
+        s["final"],
+        s["start"],
+        float(SHAPES[s["warmup_shape"]]),
+        float(SHAPES[s["decay_shape"]]),
+    ]
+    return K.WSD, floats, []
+
+
+@register("wsd", _encode_wsd, _param("steps"))
+def wsd(
+    *,
+    peak: float,
+    steps: float,
+    warmup: float,
+    decay: float,
+    final: float = 0.0,
+    start: float = 0.0,
+    warmup_shape: str = "linear",
+    decay_shape: str = "linear",
+) -> Schedule:
+    """Warmup-stable-decay: `start` -> `peak` over `warmup`, stable, then to `final` over the last `decay` steps.
+
+    Shapes are "linear", "cosine" or "sqrt" (decay ``1 - sqrt(p)``; warmup ``1 - sqrt(1 - p)``).
+    """
+    w = "wsd"
+    steps = check.number(w, "steps", steps, gt=0)
+    warmup = check.number(w, "warmup", warmup, ge=0)
+    decay = check.number(w, "decay", decay, ge=0)
+    if warmup + decay > steps:
+        raise check.fail(w, "decay", f"plus warmup={warmup:g} must be <= steps={steps:g}", decay)
+    return _node(
+        w,
+        peak=check.number(w, "peak", peak, ge=0),
+        steps=steps,
+        warmup=warmup,
+        decay=decay,
+        final=check.number(w, "final", final, ge=0),
+        start=check.number(w, "start", start, ge=0),
+        warmup_shape=check.choice(w, "warmup_shape", warmup_shape, ("linear", "cosine", "sqrt")),
+        decay_shape=check.choice(w, "decay_shape", decay_shape, ("linear", "cosine", "sqrt")),
+    )
+
+
+@register("tanh_decay", _leaf(K.TANH_DECAY, "init", "steps", "final", "lower", "upper"), _param("steps"))
+def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> Schedule:
+    """timm's tanh schedule: ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``, then `final`."""
+    w = "tanh_decay"
+    lower = check.number(w, "lower", lower)
+    upper = check.number(w, "upper", upper)
+    if not lower < upper:
+        raise check.fail(w, "upper", f"must be > lower={lower:g}", upper)
+    return _node(
+        w,
+        init=check.number(w, "init", init, ge=0),
+        steps=check.number(w, "steps", steps, gt=0),
+        final=check.number(w, "final", final, ge=0),
+        lower=lower,
+        upper=upper,
+    )
+
+
+@register("custom", lambda s: (K.CUSTOM, [], []), _unbounded, positional=("fn",))
+def custom(fn: Callable[[float], float]) -> Schedule:
+    """A schedule from your own function of t: a numba ``@njit`` function or plain Python.
+
+    Not serialisable; ``to_dict`` raises.  Inside other schedules it runs through
+    the Python interpreter path, so it is much slower than the built-in kinds.
+    """
+    if not callable(fn):
+        raise check.fail("custom", "fn", "must be callable", fn, TypeError)
+    return _node("custom", fn=fn)
+
+
+# ---------------------------------------------------------------------------
+# Combinators
+
+
+def _encode_join(s: Schedule) -> Encoded:
+    bs = list(s["boundaries"])
+    return K.JOIN, [float(len(bs)), *bs], list(s["schedules"])
+
+
+def _join_horizon(s: Schedule) -> float | None:
+    last = s["schedules"][-1].horizon
+    bs = s["boundaries"]
+    return None if last is None else (bs[-1] if bs else 0.0) + last
+
+
+@register("join", _encode_join, _join_horizon)
+def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule:
+    """``schedules[i](t - boundaries[i-1])`` on ``[boundaries[i-1], boundaries[i])`` (optax join_schedules)."""
+    w = "join"
+    items = check.sequence(w, "schedules", schedules)
+    if not items:
+        raise check.fail(w, "schedules", "must hold at least one schedule", schedules)
+    for i, item in enumerate(items):
+        _schedule_arg(w, f"schedules[{i}]", item)
+    bs = check.numbers_(w, "boundaries", boundaries, gt=0, increasing="strictly")
+    if len(bs) != len(items) - 1:
+        raise check.fail(w, "boundaries", f"must have len(schedules) - 1 = {len(items) - 1} elements", boundaries)
+    return _node(w, schedules=tuple(items), boundaries=bs)
+
+
+def _encode_warmup(s: Schedule) -> Encoded:
+    target = s["schedule"](0.0)
+    return K.WARMUP, [s["steps"], s["start"], float(SHAPES[s["shape"]]), target], [s["schedule"]]
+
+
+def _warmup_horizon(s: Schedule) -> float | None:
+    h = s["schedule"].horizon
+    return None if h is None else s["steps"] + h
+
+
+@register("warmup", _encode_warmup, _warmup_horizon, positional=("schedule",))
+def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "linear") -> Schedule:
+    """A ramp from `start` to ``schedule(0)`` over `steps`, then ``schedule(t - steps)``.
+
+    `shape` is "linear", "cosine" or "exponential" (geometric; needs start > 0).
+    """
+    w = "warmup"
+    schedule = _schedule_arg(w, "schedule", schedule)
+    steps = check.number(w, "steps", steps, gt=0)
+    start = check.number(w, "start", start, ge=0)
+    shape = check.choice(w, "shape", shape, ("linear", "cosine", "exponential"))
+    if shape == "exponential":
+        if start == 0.0:
+            raise check.fail(w, "start", "must be > 0 for shape='exponential'", start)
+        if schedule(0.0) == 0.0:
+            raise check.fail(w, "schedule", "must start above 0 for shape='exponential'", schedule)
+    return _node(w, schedule=schedule, steps=steps, start=start, shape=shape)
+
+
+def _encode_scale(s: Schedule) -> Encoded:
+    return K.SCALE, [s["factor"]], [s["schedule"]]
+
+
+@register("scale", _encode_scale, lambda s: s["schedule"].horizon, positional=("schedule",))
+def scale(schedule: Schedule, factor: float) -> Schedule:
+    """``factor * schedule(t)``; what ``schedule * factor`` builds."""
+    w = "scale"
+    return _node(w, schedule=_schedule_arg(w, "schedule", schedule), factor=check.number(w, "factor", factor, ge=0))
+
+
+def _constant_value(s: Schedule) -> float | None:
+    return s["value"] if s.kind == "constant" else None
+
+
+def _encode_binary(code: int, post: int) -> Callable[[Schedule], Encoded]:
+    # A constant operand becomes a pointwise post-operation: no second evaluation.
+    def encode(s: Schedule) -> Encoded:
+        first, second = s["first"], s["second"]
+        for operand, other in ((second, first), (first, second)):
+            c = _constant_value(operand)
+            if c is not None:
+                return post, [c], [other]
+        return code, [], [first, second]
+
+    return encode
+
+
+def _binary_horizon(s: Schedule) -> float | None:
+    a, b = s["first"].horizon, s["second"].horizon
+    return None if a is None or b is None else max(a, b)
+
+
+@register("product", _encode_binary(K.PRODUCT, K.SCALE), _binary_horizon, positional=("first", "second"))
+def product(first: Schedule, second: Schedule) -> Schedule:
+    """``first(t) * second(t)``; what ``first * second`` builds."""
+    w = "product"
+    return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
+
+
+@register("add", _encode_binary(K.SUM, K.ADD), _binary_horizon, positional=("first", "second"))
+def add(first: Schedule, second: Schedule) -> Schedule:
+    """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build."""
+    w = "add"
+    return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
+
+
+def _encode_clip(s: Schedule) -> Encoded:
+    hi = s["hi"]
+    return K.CLIP, [s["lo"], math.inf if hi is None else hi], [s["schedule"]]
+
+
+@register("clip", _encode_clip, lambda s: s["schedule"].horizon, positional=("schedule",))
+def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedule:
+    """``min(max(schedule(t), lo), hi)``; `hi` None means no upper bound."""
+    w = "clip"
+    schedule = _schedule_arg(w, "schedule", schedule)
+    lo = check.number(w, "lo", lo, ge=0)
+    if hi is not None:
+        hi = check.number(w, "hi", hi, ge=0)
+        if hi < lo:
+            raise check.fail(w, "hi", f"must be >= lo={lo:g}", hi)
+    return _node(w, schedule=schedule, lo=lo, hi=hi)
+
+
+def _encode_shift(s: Schedule) -> Encoded:
+    return K.SHIFT, [s["steps"]], [s["schedule"]]
+
+
+def _shift_horizon(s: Schedule) -> float | None:
+    h = s["schedule"].horizon
+    return None if h is None else max(0.0, h - s["steps"])
+
+
+@register("shift", _encode_shift, _shift_horizon, positional=("schedule",))
+def shift(schedule: Schedule, steps: float) -> Schedule:
+    """``schedule(t + steps)``: the schedule entered `steps` steps in."""
+    w = "shift"
+    return _node(w, schedule=_schedule_arg(w, "schedule", schedule), steps=check.number(w, "steps", steps, ge=0))

@@ -1,0 +1,344 @@
+"""The Schedule value: an immutable tree of (kind, parameters) nodes.
+
+A schedule is data.  Constructors in ``_kinds.py`` validate their arguments and
+build a node; the node compiles once (lazily) to the flat program that the
+numba kernel in ``_kernel.py`` evaluates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _kernel
+from . import _validate as check
+
+# Kinds register here: name -> constructor, encoder (node -> code, floats,
+# children) and horizon (node -> float | None).
+CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
+ENCODERS: dict[str, Callable[[Schedule], tuple[int, list[float], list[Schedule]]]] = {}
+HORIZONS: dict[str, Callable[[Schedule], float | None]] = {}
+# Parameters that are schedules (or lists of them) in each combinator, and
+# which of a constructor's parameters its repr writes positionally.
+POSITIONAL: dict[str, tuple[str, ...]] = {}
+
+PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class Schedule:
+    """A learning rate as a pure function of the step ``t``.
+
+    Build one with a constructor (``lr.cosine(...)``, ``lr.warmup(...)``, ...);
+    schedules are immutable, hashable and equal when their parameters are.
+    """
+
+    __slots__ = ("kind", "params", "_hash", "_compiled")
+
+    kind: str
+    params: tuple[tuple[str, Any], ...]
+
+    def __init__(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "params", tuple((k, _freeze(v)) for k, v in params))
+        object.__setattr__(self, "_hash", None)
+        object.__setattr__(self, "_compiled", None)
+
+    # -- value semantics -------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Schedule is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Schedule is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return self.kind == other.kind and self.params == other.params
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = hash((self.kind, self.params))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Schedule, (self.kind, self.params))
+
+    def __getitem__(self, name: str) -> Any:
+        """A parameter by name: ``lr.cosine(init=1, steps=9)["steps"] == 9.0``."""
+        for key, value in self.params:
+            if key == name:
+                return value
+        raise KeyError(f"{self.kind} has no parameter {name!r}")
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The parameters as a dict (a copy)."""
+        return dict(self.params)
+
+    # -- evaluation --------------------------------------------------------
+    def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = compile_program(self)
+            object.__setattr__(self, "_compiled", compiled)
+        return compiled
+
+    def __call__(self, t: Any) -> Any:
+        """The learning rate at t (a float), or at each element of an array of times."""
+        if isinstance(t, (np.ndarray, list, tuple)):
+            ts = check.times(np.asarray(t))
+            prog, customs = self._program()
+            flat = ts.reshape(-1)
+            out = np.empty(flat.shape[0])
+            if customs is None:
+                _kernel.eval_many(prog, flat, out)
+            else:
+                for i in range(flat.shape[0]):
+                    out[i] = _kernel.eval_one_python(prog, float(flat[i]), customs)
+            return out.reshape(ts.shape)
+        x = check.time(t)
+        prog, customs = self._program()
+        if customs is None:
+            return _kernel.eval_one(prog, x)
+        return _kernel.eval_one_python(prog, x, customs)
+
+    def array(self, n: int, *, start: float = 0, dtype: Any = np.float64) -> np.ndarray:
+        """Values at start, start+1, ..., start+n-1 as an ndarray of `dtype`.
+
+        float32 output stores each value rounded once from float64, with no
+        float64 temporary of size n.
+        """
+        n = check.count("array", "n", n)
+        t0 = check.number("array", "start", start, ge=0)
+        kind = np.dtype(dtype)
+        if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
+            raise check.fail("array", "dtype", "must be float64 or float32", dtype)
+        out = np.empty(n, dtype=kind)
+        prog, customs = self._program()
+        if customs is not None:
+            for i in range(n):
+                out[i] = _kernel.eval_one_python(prog, t0 + i, customs)
+        elif n >= PARALLEL_MIN:
+            import numba
+
+            _kernel.fill_parallel(prog, t0, out, numba.get_num_threads())
+        elif n:
+            _kernel.fill_serial(prog, t0, out)
+        return out
+
+    def chunks(self, n: int, size: int = 1 << 20, *, start: float = 0, dtype: Any = np.float64) -> Iterator[np.ndarray]:
+        """The values of ``array(n, start=start)`` as consecutive arrays of at most `size`.
+
+        Memory stays bounded by `size` whatever n is (10**9 steps are fine).
+        """
+        n = check.count("chunks", "n", n)
+        size = check.count("chunks", "size", size)
+        if size == 0:
+            raise check.fail("chunks", "size", "must be > 0", size)
+        t0 = check.number("chunks", "start", start, ge=0)
+        for lo in range(0, n, size):
+            yield self.array(min(size, n - lo), start=t0 + lo, dtype=dtype)
+
+    @property
+    def horizon(self) -> float | None:
+        """A t from which the value never changes (the smallest one for every kind
+        whose end is known in closed form), or None for periodic/unbounded kinds."""
+        return HORIZONS[self.kind](self)
+
+    # -- composition -------------------------------------------------------
+    def __mul__(self, other: Any) -> Schedule:
+        if isinstance(other, Schedule):
+            return CONSTRUCTORS["product"](self, other)
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return CONSTRUCTORS["scale"](self, factor=other)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: Any) -> Schedule:
+        if isinstance(other, Schedule):
+            return CONSTRUCTORS["add"](self, other)
+        if isinstance(other, numbers.Real) and not isinstance(other, bool):
+            return CONSTRUCTORS["add"](self, CONSTRUCTORS["constant"](value=other))
+        return NotImplemented
+
+    __radd__ = __add__
+
+    # -- serialisation -----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict with a "kind" key; ``lr.from_dict`` rebuilds an equal schedule."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for key, value in self.params:
+            out[key] = _encode_value(self.kind, key, value)
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __repr__(self) -> str:
+        positional = POSITIONAL.get(self.kind, ())
+        defaults = _defaults(self.kind)
+        parts = []
+        for key, value in self.params:
+            text = _repr_value(value)
+            if key in positional:
+                parts.append(text)
+            elif key not in defaults or defaults[key] != value:
+                parts.append(f"{key}={text}")
+        return f"{self.kind}({', '.join(parts)})"
+
+
+def _defaults(kind: str) -> dict[str, Any]:
+    import inspect
+
+    sig = inspect.signature(CONSTRUCTORS[kind])
+    return {
+        name: _freeze(p.default)
+        for name, p in sig.parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def _repr_value(value: Any) -> str:
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_repr_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def _encode_value(kind: str, key: str, value: Any) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_encode_value(kind, key, v) for v in value]
+    if value is None or isinstance(value, (bool, str, float, int)):
+        return value
+    raise TypeError(
+        f"{kind}: parameter `{key}` holds {value!r}, which cannot be saved as JSON; "
+        "a custom(fn) schedule is not serialisable: rebuild it in code after loading"
+    )
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return from_dict(value)
+    if isinstance(value, list):
+        return [_decode_value(v) for v in value]
+    return value
+
+
+def from_dict(data: Any) -> Schedule:
+    """Rebuild a schedule from ``Schedule.to_dict()``; every argument is validated again."""
+    import inspect
+
+    if not isinstance(data, dict):
+        raise TypeError(f"from_dict: expected a dict with a 'kind' key; got {type(data).__name__}: {data!r}")
+    if "kind" not in data:
+        raise ValueError(f"from_dict: the dict has no 'kind' key; got keys {sorted(data)}")
+    kind = data["kind"]
+    if not isinstance(kind, str) or kind not in CONSTRUCTORS or kind == "custom":
+        known = ", ".join(sorted(k for k in CONSTRUCTORS if k != "custom"))
+        raise ValueError(f"from_dict: unknown schedule kind {kind!r}; known kinds: {known}")
+    ctor = CONSTRUCTORS[kind]
+    sig = inspect.signature(ctor)
+    names = set(sig.parameters)
+    unknown = sorted(set(data) - names - {"kind"})
+    if unknown:
+        raise ValueError(f"from_dict: {kind} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(sig.parameters)}")
+    missing = [
+        n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty and n not in data
+    ]
+    if missing:
+        raise ValueError(f"from_dict: {kind} is missing required parameter(s) {', '.join(missing)}")
+    kwargs = {k: _decode_value(v) for k, v in data.items() if k != "kind"}
+    return ctor(**kwargs)
+
+
+def from_json(text: str | bytes) -> Schedule:
+    """Rebuild a schedule from ``Schedule.to_json()``."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise TypeError(f"from_json: expected JSON text; got {type(text).__name__}")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"from_json: malformed JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    return from_dict(data)
+
+
+def compile_program(root: Schedule) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None]:
+    """Flatten a schedule tree into the kernel's program (see ``_kernel``)."""
+    nodes: list[tuple[int, list[float], list[int]]] = []
+    customs: list[Callable[[float], float]] = []
+
+    def visit(s: Schedule) -> tuple[int, int, int]:
+        """Add s and its subtree; return (index, stack depth, scratch rows)."""
+        index = len(nodes)
+        nodes.append((0, [], []))
+        code, floats, children = ENCODERS[s.kind](s)
+        if code == _kernel.CUSTOM:
+            floats = [float(len(customs))]
+            customs.append(s["fn"])
+        binary = code in (_kernel.PRODUCT, _kernel.SUM)
+        kid_ids, depth, rows = [], 0, 1
+        for j, child in enumerate(children):
+            kid, d, r = visit(child)
+            kid_ids.append(kid)
+            # The second operand of a product/sum writes one scratch row further down.
+            depth = max(depth, d)
+            rows = max(rows, r + (j if binary else 0))
+        nodes[index] = (code, floats, kid_ids)
+        return index, depth + 1, rows
+
+    _, depth, rows = visit(root)
+    total_nodes = len(nodes)
+    head = _kernel.HEADER + _kernel.NODE_SIZE * total_nodes
+    prog: list[float] = [float(total_nodes), float(depth + total_nodes), float(rows)]
+    tail: list[float] = []
+    for code, floats, kid_ids in nodes:
+        kids_at = head + len(tail)
+        tail.extend(float(k) for k in kid_ids)
+        params_at = head + len(tail)
+        tail.extend(floats)
+        prog.extend([float(code), float(params_at), float(kids_at), float(len(kid_ids))])
+    array = np.asarray(prog + tail, dtype=np.float64)
+    array.setflags(write=False)
+    return array, (tuple(customs) if customs else None)
+
+
+def register(
+    name: str,
+    encode: Callable[[Schedule], tuple[int, list[float], list[Schedule]]],
+    horizon: Callable[[Schedule], float | None],
+    positional: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Schedule]], Callable[..., Schedule]]:
+    """Register a constructor with its encoder and horizon."""
+
+    def wrap(ctor: Callable[..., Schedule]) -> Callable[..., Schedule]:
+        CONSTRUCTORS[name] = ctor
+        ENCODERS[name] = encode
+        HORIZONS[name] = horizon
+        if positional:
+            POSITIONAL[name] = positional
+        return ctor
+
+    return wrap
+
+
+def is_finite_horizon(h: float | None) -> bool:
+    return h is not None and math.isfinite(h)

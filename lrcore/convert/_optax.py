@@ -1,0 +1,11 @@
+"""Converter from optax schedules (to be written)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._schedule import Schedule
+
+
+def from_optax(name: str, *args: Any, **kwargs: Any) -> Schedule:
+    raise NotImplementedError("from_optax")
