@@ -1,0 +1,40 @@
+"""Shared test set-up: framework configuration and the timm loader."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import types
+
+import pytest
+
+# Keras 3 runs on JAX in the main test process (the torch backend is tested in subprocesses).
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+
+def load_timm_scheduler() -> types.ModuleType:
+    """Import ``timm.scheduler`` without timm's top-level ``__init__``.
+
+    timm's package ``__init__`` imports torchvision, which cannot be installed
+    beside the CPU torch wheel; the scheduler sub-package needs only torch and
+    numpy, so an empty ``timm`` package module stands in for the real one.
+    """
+    if "timm.scheduler" in sys.modules:
+        return sys.modules["timm.scheduler"]
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("timm is not installed (pip install --no-deps timm)")
+    if "timm" not in sys.modules:
+        package = types.ModuleType("timm")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        sys.modules["timm"] = package
+    return importlib.import_module("timm.scheduler")
+
+
+@pytest.fixture(scope="session")
+def timm_scheduler() -> types.ModuleType:
+    pytest.importorskip("torch")
+    return load_timm_scheduler()
