@@ -37,7 +37,6 @@ from ._parse import parse
 from ._plateau import Plateau, PlateauState
 from ._schedule import Schedule, from_dict, from_json
 from ._tools import iterate, plot, summary
-
 from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
 
 _PARSE_NAMES.update(

@@ -20,8 +20,10 @@ module so that editing them invalidates numba's cache together with the code.
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 from numba.extending import overload
@@ -98,11 +100,79 @@ def _count_le(prog, start, m, t):
     return lo
 
 
+# Polynomial kernels of fdlibm's __kernel_sin / __kernel_cos, accurate to about
+# one ulp on [0, pi/4].  Written as plain arithmetic (no libm call) so that LLVM
+# vectorises the array loops, and used by the scalar path too, so both agree
+# bit for bit.
+
+
+@njit(cache=True)
+def _sin_kernel(x):
+    z = x * x
+    r = 8.33333333332248946124e-03 + z * (
+        -1.98412698298579493134e-04
+        + z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))
+    )
+    return x + z * x * (-1.66666666666666324348e-01 + z * r)
+
+
+@njit(cache=True)
+def _cos_kernel(x):
+    z = x * x
+    r = z * (
+        4.16666666666666019037e-02
+        + z
+        * (
+            -1.38888888888741095749e-03
+            + z
+            * (
+                2.48015872894767294178e-05
+                + z * (-2.75573143513906633035e-07 + z * (2.08757232129817482790e-09 + z * -1.13596475577881948265e-11))
+            )
+        )
+    )
+    return 1.0 - (0.5 * z - z * r)
+
+
+@njit(cache=True)
+def _cos_sq(v):
+    """cos(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative (no cancellation)."""
+    low = v <= 0.25
+    x = math.pi * (v if low else 0.5 - v)  # 0.5 - v is exact here
+    c = _cos_kernel(x)
+    s = _sin_kernel(x)
+    r = c if low else s
+    return r * r
+
+
+@njit(cache=True)
+def _sin_sq(v):
+    """sin(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative."""
+    low = v <= 0.25
+    x = math.pi * (v if low else 0.5 - v)
+    c = _cos_kernel(x)
+    s = _sin_kernel(x)
+    r = s if low else c
+    return r * r
+
+
+@njit(cache=True)
+def _cos_fall(p):
+    """(1 + cos(pi p)) / 2 for p in [0, 1], computed as cos(pi p / 2)**2."""
+    return _cos_sq(0.5 * p)
+
+
+@njit(cache=True)
+def _cos_rise(p):
+    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2."""
+    return _sin_sq(0.5 * p)
+
+
 @njit(cache=True)
 def _ease(shape, p):
     """Rising shapes on p in [0, 1]: 0 at p=0, 1 at p=1."""
     if shape == SHAPE_COSINE:
-        return 0.5 * (1.0 - math.cos(math.pi * p))
+        return _cos_rise(p)
     if shape == SHAPE_SQRT:
         return 1.0 - math.sqrt(1.0 - p)
     return p
@@ -112,7 +182,7 @@ def _ease(shape, p):
 def _fall(shape, p):
     """Falling shapes on p in [0, 1]: 1 at p=0, 0 at p=1."""
     if shape == SHAPE_COSINE:
-        return 0.5 * (1.0 + math.cos(math.pi * p))
+        return _cos_fall(p)
     if shape == SHAPE_SQRT:
         return 1.0 - math.sqrt(p)
     return 1.0 - p
@@ -120,10 +190,23 @@ def _fall(shape, p):
 
 @njit(cache=True)
 def _anneal(cos, start, end, p):
-    """PyTorch OneCycleLR's annealing from start to end, p in [0, 1]."""
+    """One-cycle annealing from start to end, p in [0, 1]."""
     if cos:
-        return end + (start - end) / 2.0 * (math.cos(math.pi * p) + 1.0)
+        return end + (start - end) * _cos_fall(p)
     return (end - start) * p + start
+
+
+@njit(cache=True)
+def _cosine_plain(init, steps, final, t):
+    """The common cosine (exponent 1, no k-decay, not periodic); the array path's fast loop."""
+    return final + (init - final) * _cos_fall(min(t, steps) / steps)
+
+
+@njit(cache=True)
+def _linear(start, end, steps, t):
+    if t >= steps:
+        return end
+    return start + (end - start) * (t / steps)
 
 
 @njit(cache=True)
@@ -154,10 +237,7 @@ def _leaf(prog, kind, o, t):
     if kind == CONSTANT:
         return prog[o]
     if kind == LINEAR:
-        start, end, steps = prog[o], prog[o + 1], prog[o + 2]
-        if t >= steps:
-            return end
-        return start + (end - start) * (t / steps)
+        return _linear(prog[o], prog[o + 1], prog[o + 2], t)
     if kind == STEP:
         return prog[o] * prog[o + 2] ** math.floor(t / prog[o + 1])
     if kind == MULTISTEP:
@@ -193,14 +273,19 @@ def _leaf(prog, kind, o, t):
             p = p ** prog[o + 5]
         return (init - end) * (1.0 - p) ** power + end
     if kind == COSINE:
-        init, steps, final, exponent = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-        if prog[o + 5] != 0.0:
+        init, steps, final, exponent, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
+        periodic = prog[o + 5] != 0.0
+        if exponent == 1.0 and k == 1.0 and not periodic:
+            return _cosine_plain(init, steps, final, t)
+        if periodic:
+            # The wave's phase in [0, 2), folded onto [0, 1] by the symmetry cos(pi (2 - p)) = cos(pi p).
             p = t / steps
+            p = p - 2.0 * math.floor(0.5 * p)
+            if p > 1.0:
+                p = 2.0 - p
         else:
-            p = min(t, steps) / steps
-        if prog[o + 4] != 1.0:
-            p = p ** prog[o + 4]
-        c = 0.5 * (1.0 + math.cos(math.pi * p))
+            p = (min(t, steps) / steps) ** k
+        c = _cos_fall(p)
         if exponent != 1.0:
             c = c**exponent
         return final + (init - final) * c
@@ -212,7 +297,7 @@ def _leaf(prog, kind, o, t):
         if k != 1.0:
             p = p**k
         peak = init * decay**i
-        return final + (peak - final) * 0.5 * (1.0 + math.cos(math.pi * p))
+        return final + (peak - final) * _cos_fall(p)
     if kind == ONE_CYCLE:
         peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]
         initial = peak / prog[o + 3]
@@ -259,7 +344,7 @@ def _leaf(prog, kind, o, t):
         v0, v1 = prog[values + i - 1], prog[values + i]
         p = (t - t0) / (t1 - t0)
         if prog[o] != 0.0:
-            return v1 + (v0 - v1) * 0.5 * (1.0 + math.cos(math.pi * p))
+            return v1 + (v0 - v1) * _cos_fall(p)
         return v0 + (v1 - v0) * p
     if kind == INVERSE_SQRT:
         peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
@@ -286,12 +371,16 @@ def _leaf(prog, kind, o, t):
 
 
 @njit(cache=True)
-def _warmup_ramp(prog, o, t):
-    steps, start, shape, target = prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3]
+def _ramp(steps, start, shape, target, t):
     p = t / steps
     if shape == SHAPE_EXPONENTIAL:
         return start * (target / start) ** p
     return start + (target - start) * _ease(shape, p)
+
+
+@njit(cache=True)
+def _warmup_ramp(prog, o, t):
+    return _ramp(prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3], t)
 
 
 @njit(cache=True)
@@ -373,6 +462,39 @@ def _eval_one(prog, t, customs):
 
 
 @njit(cache=True)
+def _fill_leaf(prog, kind, o, a, dst, off, n):
+    """dst[off + k] = leaf value at a + k.  The common kinds get a loop of their
+    own with the parameters hoisted (LLVM vectorises it); same formulas as _leaf."""
+    if kind == CONSTANT:
+        v = prog[o]
+        for k in range(n):
+            dst[off + k] = v
+    elif kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
+        init, steps, final = prog[o], prog[o + 1], prog[o + 2]
+        for k in range(n):
+            dst[off + k] = _cosine_plain(init, steps, final, a + k)
+    elif kind == LINEAR:
+        start, end, steps = prog[o], prog[o + 1], prog[o + 2]
+        for k in range(n):
+            dst[off + k] = _linear(start, end, steps, a + k)
+    else:
+        for k in range(n):
+            dst[off + k] = _leaf(prog, kind, o, a + k)
+
+
+@njit(cache=True)
+def _fill_ramp(prog, o, a, dst, off, n):
+    """dst[off + k] = warmup ramp at a + k, for a + k below the warmup's end."""
+    steps, start, shape, target = prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3]
+    if shape == SHAPE_LINEAR:
+        for k in range(n):
+            dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, a + k)
+    else:
+        for k in range(n):
+            dst[off + k] = _ramp(steps, start, shape, target, a + k)
+
+
+@njit(cache=True)
 def _first_at_or_after(t0, n, b):
     """Smallest k in [0, n] with t0 + k >= b, computed as the scalar path compares."""
     if t0 >= b:
@@ -420,8 +542,7 @@ def _fill_chunk(prog, t0, n, buf):
         o = int(prog[rec + 1])
         kids = int(prog[rec + 2])
         if kind < JOIN:
-            for k in range(ln):
-                buf[row, off + k] = _leaf(prog, kind, o, a + k)
+            _fill_leaf(prog, kind, o, a, buf[row], off, ln)
             sp -= 1
         elif kind == JOIN:
             m = int(prog[o])
@@ -441,8 +562,7 @@ def _fill_chunk(prog, t0, n, buf):
         elif kind == WARMUP:
             steps = prog[o]
             split = _first_at_or_after(a, ln, steps)
-            for k in range(split):
-                buf[row, off + k] = _warmup_ramp(prog, o, a + k)
+            _fill_ramp(prog, o, a, buf[row], off, split)
             sp -= 1
             if split < ln:
                 f_node[sp] = int(prog[kids])
@@ -517,6 +637,25 @@ def fill_parallel(prog, t0, out, n_blocks):
 def eval_one(prog, t):
     """Value of the program at t (compiled path)."""
     return _eval_one(prog, t, None)
+
+
+@functools.cache
+def scalar_evaluator():
+    """eval_one's compiled entry point for the program type, skipping the
+    dispatcher's per-call type resolution (the larger part of a scalar call's
+    cost); eval_one itself where that is not available (JIT disabled)."""
+    overloads = getattr(eval_one, "overloads", None)
+    if overloads is None:
+        return eval_one
+    prog = np.zeros(HEADER + NODE_SIZE + 1)
+    prog[0] = prog[1] = prog[2] = 1.0
+    prog[HEADER + 1] = HEADER + NODE_SIZE
+    prog.setflags(write=False)
+    eval_one(prog, 0.0)  # compile (or load from cache) the one signature
+    for signature, result in overloads.items():
+        if signature[0] == numba.typeof(prog):
+            return result.entry_point
+    return eval_one
 
 
 @njit(cache=True)

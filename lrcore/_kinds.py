@@ -472,7 +472,8 @@ def wsd(
 
 @register("tanh_decay", _leaf(K.TANH_DECAY, "init", "steps", "final", "lower", "upper"), _param("steps"))
 def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> Schedule:
-    """timm's tanh schedule: ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``, then `final`."""
+    """timm's tanh schedule, then `final` from t = steps on:
+    ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``."""
     w = "tanh_decay"
     lower = check.number(w, "lower", lower)
     upper = check.number(w, "upper", upper)

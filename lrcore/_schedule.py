@@ -7,6 +7,7 @@ numba kernel in ``_kernel.py`` evaluates.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
@@ -28,6 +29,11 @@ HORIZONS: dict[str, Callable[[Schedule], float | None]] = {}
 POSITIONAL: dict[str, tuple[str, ...]] = {}
 
 PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
+_INT_FAST = 1 << 62  # ints up to here convert to float without overflow
+
+
+def _walk_with(customs: tuple[Callable[[float], float], ...], prog: np.ndarray, t: float) -> float:
+    return _kernel.eval_one_python(prog, t, customs)
 
 
 def _freeze(value: Any) -> Any:
@@ -89,18 +95,28 @@ class Schedule:
         return dict(self.params)
 
     # -- evaluation --------------------------------------------------------
-    def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None]:
+    def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]]:
+        """(program, custom functions or None, scalar evaluator), built on first use."""
         compiled = self._compiled
         if compiled is None:
-            compiled = compile_program(self)
+            prog, customs = compile_program(self)
+            if customs is None:
+                scalar = _kernel.scalar_evaluator()
+            else:
+                scalar = functools.partial(_walk_with, customs)
+            compiled = (prog, customs, scalar)
             object.__setattr__(self, "_compiled", compiled)
         return compiled
 
     def __call__(self, t: Any) -> Any:
         """The learning rate at t (a float), or at each element of an array of times."""
+        # Fast path for the common scalar call: a plain int or float in range.
+        if (type(t) is float and 0.0 <= t < math.inf) or (type(t) is int and 0 <= t <= _INT_FAST):
+            compiled = self._compiled or self._program()
+            return compiled[2](compiled[0], float(t))
         if isinstance(t, (np.ndarray, list, tuple)):
             ts = check.times(np.asarray(t))
-            prog, customs = self._program()
+            prog, customs = self._program()[:2]
             flat = ts.reshape(-1)
             out = np.empty(flat.shape[0])
             if customs is None:
@@ -110,10 +126,8 @@ class Schedule:
                     out[i] = _kernel.eval_one_python(prog, float(flat[i]), customs)
             return out.reshape(ts.shape)
         x = check.time(t)
-        prog, customs = self._program()
-        if customs is None:
-            return _kernel.eval_one(prog, x)
-        return _kernel.eval_one_python(prog, x, customs)
+        prog, _, scalar = self._program()
+        return scalar(prog, x)
 
     def array(self, n: int, *, start: float = 0, dtype: Any = np.float64) -> np.ndarray:
         """Values at start, start+1, ..., start+n-1 as an ndarray of `dtype`.
@@ -127,7 +141,7 @@ class Schedule:
         if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise check.fail("array", "dtype", "must be float64 or float32", dtype)
         out = np.empty(n, dtype=kind)
-        prog, customs = self._program()
+        prog, customs, _ = self._program()
         if customs is not None:
             for i in range(n):
                 out[i] = _kernel.eval_one_python(prog, t0 + i, customs)
@@ -260,7 +274,8 @@ def from_dict(data: Any) -> Schedule:
     names = set(sig.parameters)
     unknown = sorted(set(data) - names - {"kind"})
     if unknown:
-        raise ValueError(f"from_dict: {kind} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(sig.parameters)}")
+        takes = ", ".join(sig.parameters)
+        raise ValueError(f"from_dict: {kind} has no parameter(s) {', '.join(unknown)}; it takes {takes}")
     missing = [
         n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty and n not in data
     ]
