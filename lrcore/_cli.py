@@ -153,10 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is(test: Callable[[], bool]) -> bool:
+    """Path.is_file/is_dir, False for text that cannot be a path (too long, a NUL byte)."""
+    try:
+        return test()
+    except (OSError, ValueError):
+        return False
+
+
 def load_schedule(spec: str) -> Schedule:
     """A SPEC read as a JSON file, inline JSON or an ``lr.parse`` expression."""
     path = Path(spec)
-    if path.is_file():
+    if _is(path.is_file):
         try:
             text = path.read_text(encoding="utf-8")
             return from_json(text)
@@ -166,7 +174,7 @@ def load_schedule(spec: str) -> Schedule:
     if stripped.startswith("{"):
         return from_json(stripped)
     if "(" not in stripped:
-        if path.is_dir():
+        if _is(path.is_dir):
             raise CliError(f"SPEC {spec!r} is a folder, not a JSON file")
         raise CliError(f"SPEC {spec!r}: no such file (nor an expression such as 'cosine(init=0.1, steps=1000)')")
     try:

@@ -1,0 +1,855 @@
+"""An independent reference for every lrcore kind and combinator, in plain Python.
+
+Written from the formulas of the public contract (API.md) and the constructors'
+docstrings; it never imports lrcore.  Each ``ref_<kind>(t, **params)`` takes the
+parameters under the names ``Schedule.to_dict()`` uses; combinators take
+reference callables.  ``build(spec)`` turns a ``to_dict()``-shaped dict into a
+reference callable, so one spec drives both lrcore and the reference.
+
+The reference is exact where exactness is cheap: every floor, ceiling, cycle
+index and position inside a period is computed on exact rationals
+(``fractions.Fraction`` holds a float exactly), so boundaries and times as
+large as 2**62 land on the mathematically right branch and phase.  The smooth
+parts use forms that avoid cancellation (``1 - cos x = 2 sin^2(x/2)``, a
+linear ramp anchored at its nearer end), so the reference is accurate to a few
+ulps even where the value is tiny next to the schedule's scale.
+
+The second half holds what the property tests derive from the same formulas:
+``bounds`` (the range of values a spec can take), ``landmarks`` (its boundary
+times) and hypothesis strategies that generate valid specs for every kind.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import strategies as st
+
+Ref = Callable[[float], float]
+Spec = dict[str, Any]
+
+BIG_T = 2.0**62  # "far past the end": exactly representable, far beyond any float-rounding-safe range
+
+
+# ---------------------------------------------------------------------------
+# Exact helpers
+
+
+def _floor_div(t: float, d: float) -> int:
+    """floor(t / d) on the exact values of the floats."""
+    return math.floor(Fraction(t) / Fraction(d))
+
+
+def _ceil_div(t: float, d: float) -> int:
+    return math.ceil(Fraction(t) / Fraction(d))
+
+
+def _ratio(a: Fraction | float, b: Fraction | float) -> float:
+    """a / b rounded once from the exact quotient."""
+    return float(Fraction(a) / Fraction(b))
+
+
+def _scaled_power(init: float, gamma: float, x: float) -> float:
+    """init * gamma ** x, without 0 * inf or an overflow in the intermediate power."""
+    if init == 0.0 or gamma == 1.0 or x == 0.0:
+        return init
+    if gamma == 0.0:
+        return 0.0
+    try:
+        g = gamma**x
+    except OverflowError:
+        g = math.inf
+    if g == 0.0 or math.isinf(g):
+        e = math.log(init) + x * math.log(gamma)
+        if e < -746.0:
+            return 0.0
+        if e > 710.0:
+            return math.inf
+        return math.exp(e)
+    return init * g
+
+
+def _rise_cos(p: float) -> float:
+    """0.5 * (1 - cos(pi p)) = sin^2(pi p / 2): 0 at p = 0, 1 at p = 1."""
+    return math.sin(0.5 * math.pi * p) ** 2
+
+
+def _fall_cos(p: float, q: float | None = None) -> float:
+    """0.5 * (1 + cos(pi p)) = cos^2(pi p / 2); q = 1 - p when the caller has it exactly."""
+    if q is None:
+        q = 1.0 - p
+    if p <= 0.5:
+        return math.cos(0.5 * math.pi * p) ** 2
+    return math.sin(0.5 * math.pi * q) ** 2
+
+
+def _between(a: float, b: float, w: float) -> float:
+    """a + (b - a) * w for w in [0, 1], anchored at the nearer end (no cancellation)."""
+    if w <= 0.5:
+        return a + (b - a) * w
+    return b + (a - b) * (1.0 - w)
+
+
+def _between_exact(a: float, b: float, num: Fraction, den: Fraction) -> float:
+    """a + (b - a) * num / den, with the weight and its complement formed exactly."""
+    w = num / den
+    if w <= Fraction(1, 2):
+        return a + (b - a) * float(w)
+    return b + (a - b) * float(1 - w)
+
+
+# ---------------------------------------------------------------------------
+# Leaves
+
+
+def ref_constant(t: float, value: float) -> float:
+    return value
+
+
+def ref_linear(t: float, start: float, end: float, steps: float) -> float:
+    """start + (end - start) * t / steps until steps, then end."""
+    if t >= steps:
+        return end
+    return _between_exact(start, end, Fraction(t), Fraction(steps))
+
+
+def ref_step(t: float, init: float, step_size: float, gamma: float) -> float:
+    """init * gamma ** floor(t / step_size)."""
+    return _scaled_power(init, gamma, _floor_div(t, step_size))
+
+
+def ref_multistep(t: float, init: float, milestones: Sequence[float], gamma: float) -> float:
+    """init * gamma ** (number of milestones <= t); a repeated milestone counts twice."""
+    return _scaled_power(init, gamma, bisect_right(list(milestones), t))
+
+
+def ref_exponential(
+    t: float, init: float, gamma: float, every: float, staircase: bool, end: float | None
+) -> float:
+    """init * gamma ** (t / every) (floored if staircase); end a floor if gamma < 1, else a ceiling (optax)."""
+    x = float(_floor_div(t, every)) if staircase else _ratio(t, every)
+    v = _scaled_power(init, gamma, x)
+    if end is None:
+        return v
+    return max(v, end) if gamma < 1.0 else min(v, end)
+
+
+def ref_inverse_time(t: float, init: float, rate: float, every: float, staircase: bool) -> float:
+    """init / (1 + rate * t / every) (floored t / every if staircase)."""
+    x = float(_floor_div(t, every)) if staircase else _ratio(t, every)
+    return init / (1.0 + rate * x)
+
+
+def ref_polynomial(
+    t: float, init: float, end: float, steps: float, power: float, cycle: bool, k_decay: float
+) -> float:
+    """(init - end) * (1 - p) ** power + end with p = (t / span) ** k_decay.
+
+    span = steps and t clamped to steps; with cycle (Keras) span is steps times
+    ceil(t / steps) (at least 1), so the value returns to the top after each multiple.
+    """
+    if cycle:
+        span = Fraction(steps) * max(1, _ceil_div(t, steps))
+        frac = Fraction(t) / span
+    else:
+        frac = min(Fraction(t), Fraction(steps)) / Fraction(steps)
+    if k_decay == 1.0:
+        rest = float(1 - frac)
+    else:
+        p = float(frac)
+        rest = -math.expm1(k_decay * math.log(p)) if p > 0.0 else 1.0
+    if rest == 0.0:
+        return end
+    return (init - end) * rest**power + end
+
+
+def ref_cosine(
+    t: float, init: float, steps: float, final: float, exponent: float, k_decay: float, periodic: bool
+) -> float:
+    """final + (init - final) * (0.5 * (1 + cos(pi p))) ** exponent, p = (min(t, steps) / steps) ** k_decay.
+
+    periodic: p = t / steps without the clamp (the wave has period 2 * steps).
+    """
+    T = Fraction(steps)
+    if periodic:
+        frac = (Fraction(t) % (2 * T)) / T  # in [0, 2): cos(pi p) is even about p = 1
+        if frac > 1:
+            frac = 2 - frac
+    else:
+        frac = min(Fraction(t), T) / T
+    if k_decay == 1.0:
+        c = _fall_cos(float(frac), float(1 - frac))
+    else:
+        p = float(frac) ** k_decay
+        c = _fall_cos(p)
+    return final + (init - final) * c**exponent
+
+
+def _restart_cycle(t: float, period: float, mult: float) -> tuple[int, Fraction, Fraction]:
+    """SGDR cycle index i, its exact start and exact length period * mult ** i."""
+    P, M, T = Fraction(period), Fraction(mult), Fraction(t)
+    if mult == 1.0:
+        i = math.floor(T / P)
+        return i, i * P, P
+    # Starts are period * (mult**i - 1) / (mult - 1): estimate i by logarithms, then settle it exactly.
+    i = max(0, math.floor(math.log1p(t * (mult - 1.0) / period) / math.log(mult)))
+
+    def start(k: int) -> Fraction:
+        return P * (M**k - 1) / (M - 1)
+
+    while i > 0 and start(i) > T:
+        i -= 1
+    while start(i + 1) <= T:
+        i += 1
+    return i, start(i), P * M**i
+
+
+def ref_cosine_restarts(
+    t: float, init: float, period: float, final: float, period_mult: float, decay: float, k_decay: float
+) -> float:
+    """SGDR: cycle i lasts period * period_mult ** i and anneals from init * decay ** i to final.
+
+    Inside cycle i at local time u: final + (peak_i - final) * 0.5 * (1 + cos(pi (u / length_i) ** k_decay)).
+    """
+    i, start, length = _restart_cycle(t, period, period_mult)
+    frac = (Fraction(t) - start) / length
+    peak = _scaled_power(init, decay, i)
+    if k_decay == 1.0:
+        c = _fall_cos(float(frac), float(1 - frac))
+    else:
+        c = _fall_cos(float(frac) ** k_decay)
+    return final + (peak - final) * c
+
+
+def _anneal(cos: bool, a: float, b: float, p: float) -> float:
+    """From a at p = 0 to b at p = 1: half cosine or straight line."""
+    return _between(a, b, _rise_cos(p) if cos else p)
+
+
+def ref_one_cycle(
+    t: float,
+    peak: float,
+    steps: float,
+    pct_start: float,
+    div_factor: float,
+    final_div_factor: float,
+    anneal: str,
+    three_phase: bool,
+) -> float:
+    """1cycle, clean form: peak/div_factor at 0 -> peak at up = pct_start * steps -> low at steps, held.
+
+    low = peak / (div_factor * final_div_factor) (as peak/div_factor/final_div_factor); three_phase goes
+    back to peak/div_factor at 2 * up, then to low at steps.
+    """
+    initial = peak / div_factor
+    low = initial / final_div_factor
+    cos = anneal == "cos"
+    up = pct_start * steps
+    if t >= steps:
+        return low
+    if t < up:
+        return _anneal(cos, initial, peak, _ratio(t, up))
+    if three_phase:
+        if t < 2.0 * up:
+            return _anneal(cos, peak, initial, _ratio(Fraction(t) - Fraction(up), up))
+        return _anneal(cos, initial, low, _ratio(Fraction(t) - 2 * Fraction(up), Fraction(steps) - 2 * Fraction(up)))
+    return _anneal(cos, peak, low, _ratio(Fraction(t) - Fraction(up), Fraction(steps) - Fraction(up)))
+
+
+def ref_cyclic(
+    t: float, base: float, peak: float, step_up: float, step_down: float | None, mode: str, gamma: float
+) -> float:
+    """PyTorch CyclicLR: base + (peak - base) * s * f.
+
+    Cycle c = floor(t / (up + down)) (0-based), u = t - c (up + down); s = u / up
+    while rising, (up + down - u) / down while falling.  f = 1 (triangular),
+    0.5 ** c (triangular2), gamma ** t (exp_range).
+    """
+    down = step_up if step_down is None else step_down
+    U, D = Fraction(step_up), Fraction(down)
+    c = math.floor(Fraction(t) / (U + D))
+    u = Fraction(t) - c * (U + D)
+    s = float(u / U) if u <= U else float((U + D - u) / D)
+    if s == 0.0:
+        return base
+    if mode == "triangular":
+        f = 1.0
+    elif mode == "triangular2":
+        f = 0.5**c
+    else:
+        try:
+            f = gamma**t
+        except OverflowError:
+            f = math.inf
+    return base + (peak - base) * s * f
+
+
+def ref_piecewise_constant(t: float, boundaries: Sequence[float], values: Sequence[float]) -> float:
+    """values[i] on [boundaries[i-1], boundaries[i])."""
+    return values[bisect_right(list(boundaries), t)]
+
+
+def ref_interpolate(t: float, points: Sequence[Sequence[float]], shape: str) -> float:
+    """Through the (t_i, v_i) points (t_0 = 0); linear or half-cosine between neighbours; holds the last."""
+    ts = [p[0] for p in points]
+    vs = [p[1] for p in points]
+    if t >= ts[-1]:
+        return vs[-1]
+    i = bisect_right(ts, t) - 1
+    frac = (Fraction(t) - Fraction(ts[i])) / (Fraction(ts[i + 1]) - Fraction(ts[i]))
+    if shape == "linear":
+        return _between_exact(vs[i], vs[i + 1], frac.numerator, frac.denominator)
+    return _between(vs[i], vs[i + 1], _rise_cos(float(frac)))
+
+
+def ref_inverse_sqrt(t: float, peak: float, warmup: float, timescale: float | None) -> float:
+    """peak * t / warmup while t < warmup, then peak / sqrt((t - warmup + timescale) / timescale).
+
+    timescale defaults to warmup, or 10 000 when warmup is 0.
+    """
+    if timescale is None:
+        timescale = warmup if warmup > 0.0 else 10_000.0
+    if t < warmup:
+        return peak * _ratio(t, warmup)
+    x = (Fraction(t) - Fraction(warmup) + Fraction(timescale)) / Fraction(timescale)
+    return peak / math.sqrt(float(x))
+
+
+def _ease(shape: str, p: float) -> float:
+    """Warmup shapes: 0 at p = 0, 1 at p = 1."""
+    if shape == "cosine":
+        return _rise_cos(p)
+    if shape == "sqrt":
+        return 1.0 - math.sqrt(1.0 - p)
+    return p
+
+
+def _fall(shape: str, p: float, q: float) -> float:
+    """Decay shapes: 1 at p = 0, 0 at p = 1 (q = 1 - p exactly)."""
+    if shape == "cosine":
+        return _fall_cos(p, q)
+    if shape == "sqrt":
+        return 1.0 - math.sqrt(p)
+    return q
+
+
+def ref_wsd(
+    t: float,
+    peak: float,
+    steps: float,
+    warmup: float,
+    decay: float,
+    final: float,
+    start: float,
+    warmup_shape: str,
+    decay_shape: str,
+) -> float:
+    """start -> peak over [0, warmup), peak until steps - decay, -> final over [steps - decay, steps), then final.
+
+    Warmup start + (peak - start) * ease(t / warmup); decay final + (peak - final) * fall(p),
+    p = (t - (steps - decay)) / decay.  ease: p, 0.5 (1 - cos pi p), 1 - sqrt(1 - p);
+    fall: 1 - p, 0.5 (1 + cos pi p), 1 - sqrt(p).
+    """
+    if t < warmup:
+        p = _ratio(t, warmup)
+        return _between(start, peak, _ease(warmup_shape, p))
+    knee = steps - decay
+    if t < knee:
+        return peak
+    if t < steps:
+        frac = (Fraction(t) - Fraction(knee)) / Fraction(decay)
+        return final + (peak - final) * _fall(decay_shape, float(frac), float(1 - frac))
+    return final
+
+
+def ref_tanh_decay(t: float, init: float, steps: float, final: float, lower: float, upper: float) -> float:
+    """final + (init - final) / 2 * (1 - tanh(lower + (upper - lower) * t / steps)) for t < steps, then final."""
+    if t >= steps:
+        return final
+    x = lower + (upper - lower) * _ratio(t, steps)
+    # 1 - tanh(x) = 2 / (1 + exp(2x)): no cancellation when tanh(x) is close to 1.
+    return final + (init - final) / 2.0 * (2.0 / (1.0 + math.exp(2.0 * x)))
+
+
+# ---------------------------------------------------------------------------
+# Combinators (their schedules are reference callables)
+
+
+def ref_join(t: float, schedules: Sequence[Ref], boundaries: Sequence[float]) -> float:
+    """schedules[i](t - boundaries[i-1]) on [boundaries[i-1], boundaries[i]); schedules[0](t) before the first."""
+    i = bisect_right(list(boundaries), t)
+    return schedules[i](t if i == 0 else t - boundaries[i - 1])
+
+
+def ref_warmup(t: float, schedule: Ref, steps: float, start: float, shape: str) -> float:
+    """A ramp from start to schedule(0) over [0, steps), then schedule(t - steps).
+
+    linear: start + (target - start) p; cosine: start + (target - start) * 0.5 (1 - cos pi p);
+    exponential: start * (target / start) ** p; p = t / steps.
+    """
+    if t >= steps:
+        return schedule(t - steps)
+    target = schedule(0.0)
+    p = _ratio(t, steps)
+    if shape == "exponential":
+        return start * (target / start) ** p
+    return _between(start, target, _ease(shape, p))
+
+
+def ref_scale(t: float, schedule: Ref, factor: float) -> float:
+    return factor * schedule(t)
+
+
+def ref_product(t: float, first: Ref, second: Ref) -> float:
+    return first(t) * second(t)
+
+
+def ref_add(t: float, first: Ref, second: Ref) -> float:
+    return first(t) + second(t)
+
+
+def ref_clip(t: float, schedule: Ref, lo: float, hi: float | None) -> float:
+    """min(max(schedule(t), lo), hi); hi None is no upper bound."""
+    v = max(schedule(t), lo)
+    return v if hi is None else min(v, hi)
+
+
+def ref_shift(t: float, schedule: Ref, steps: float) -> float:
+    """schedule(t + steps)."""
+    return schedule(t + steps)
+
+
+LEAVES: dict[str, Callable[..., float]] = {
+    "constant": ref_constant,
+    "linear": ref_linear,
+    "step": ref_step,
+    "multistep": ref_multistep,
+    "exponential": ref_exponential,
+    "inverse_time": ref_inverse_time,
+    "polynomial": ref_polynomial,
+    "cosine": ref_cosine,
+    "cosine_restarts": ref_cosine_restarts,
+    "one_cycle": ref_one_cycle,
+    "cyclic": ref_cyclic,
+    "piecewise_constant": ref_piecewise_constant,
+    "interpolate": ref_interpolate,
+    "inverse_sqrt": ref_inverse_sqrt,
+    "wsd": ref_wsd,
+    "tanh_decay": ref_tanh_decay,
+}
+COMBINATORS: dict[str, Callable[..., float]] = {
+    "join": ref_join,
+    "warmup": ref_warmup,
+    "scale": ref_scale,
+    "product": ref_product,
+    "add": ref_add,
+    "clip": ref_clip,
+    "shift": ref_shift,
+}
+SCHEDULE_PARAMS = ("schedule", "first", "second")
+
+
+def build(spec: Spec) -> Ref:
+    """The reference callable t -> value of a ``to_dict()``-shaped spec (every parameter present)."""
+    kind = spec["kind"]
+    params = {k: v for k, v in spec.items() if k != "kind"}
+    if kind in LEAVES:
+        fn = LEAVES[kind]
+        return lambda t: fn(float(t), **params)
+    for name in SCHEDULE_PARAMS:
+        if name in params:
+            params[name] = build(params[name])
+    if "schedules" in params:
+        params["schedules"] = [build(s) for s in params["schedules"]]
+    fn = COMBINATORS[kind]
+    return lambda t: fn(float(t), **params)
+
+
+# ---------------------------------------------------------------------------
+# Ranges and landmarks derived from the formulas
+
+
+def bounds(spec: Spec, t_max: float) -> tuple[float, float]:
+    """(lo, hi) with lo <= value(t) <= hi for every t in [0, t_max]."""
+    kind = spec["kind"]
+    g = spec.get
+    if kind == "constant":
+        return g("value"), g("value")
+    if kind == "linear":
+        return min(g("start"), g("end")), max(g("start"), g("end"))
+    if kind in ("step", "multistep"):
+        count = _floor_div(t_max, g("step_size")) if kind == "step" else len(g("milestones"))
+        far = _scaled_power(g("init"), g("gamma"), count)
+        return min(g("init"), far) if g("gamma") > 1.0 else 0.0, max(g("init"), far)
+    if kind == "exponential":
+        init, gamma, end = g("init"), g("gamma"), g("end")
+        far = _scaled_power(init, gamma, t_max / g("every"))
+        if end is not None:
+            far = max(far, end) if gamma < 1.0 else min(far, end)
+            if gamma == 1.0:
+                return far, far
+        return min(init, far), max(init, far)
+    if kind == "inverse_time":
+        return 0.0, g("init")
+    if kind == "polynomial":
+        return min(g("init"), g("end")), max(g("init"), g("end"))
+    if kind == "cosine":
+        return min(g("init"), g("final")), max(g("init"), g("final"))
+    if kind == "cosine_restarts":
+        i_max = _restart_cycle(t_max, g("period"), g("period_mult"))[0]
+        peaks = [g("init"), _scaled_power(g("init"), g("decay"), i_max)]
+        return min(g("final"), *peaks), max(g("final"), *peaks)
+    if kind == "one_cycle":
+        initial = g("peak") / g("div_factor")
+        low = initial / g("final_div_factor")
+        return min(initial, low, g("peak")), max(initial, low, g("peak"))
+    if kind == "cyclic":
+        base, peak = g("base"), g("peak")
+        f = 1.0
+        if g("mode") == "exp_range" and g("gamma") > 1.0:
+            f = _scaled_power(1.0, g("gamma"), t_max)
+        far = base + (peak - base) * f
+        return min(base, peak, far), max(base, peak, far)
+    if kind == "piecewise_constant":
+        return min(g("values")), max(g("values"))
+    if kind == "interpolate":
+        vs = [p[1] for p in g("points")]
+        return min(vs), max(vs)
+    if kind == "inverse_sqrt":
+        return 0.0, g("peak")
+    if kind == "wsd":
+        ends = (g("start"), g("peak"), g("final")) if g("warmup") > 0.0 else (g("peak"), g("final"))
+        return min(ends), max(ends)
+    if kind == "tanh_decay":
+        return min(g("init"), g("final")), max(g("init"), g("final"))
+    if kind == "join":
+        parts = [bounds(s, t_max) for s in g("schedules")]
+        return min(p[0] for p in parts), max(p[1] for p in parts)
+    if kind == "warmup":
+        lo, hi = bounds(g("schedule"), t_max)
+        return min(lo, g("start")), max(hi, g("start"))
+    if kind == "scale":
+        lo, hi = bounds(g("schedule"), t_max)
+        return lo * g("factor"), hi * g("factor")
+    if kind in ("product", "add"):
+        (a, b), (c, d) = bounds(g("first"), t_max), bounds(g("second"), t_max)
+        return (a * c, b * d) if kind == "product" else (a + c, b + d)
+    if kind == "clip":
+        lo, hi = bounds(g("schedule"), t_max)
+        top = math.inf if g("hi") is None else g("hi")
+        return min(max(lo, g("lo")), top), min(max(hi, g("lo")), top)
+    if kind == "shift":
+        return bounds(g("schedule"), t_max + g("steps"))
+    raise KeyError(kind)
+
+
+def landmarks(spec: Spec) -> list[float]:
+    """The times where the spec's formula switches branch (ends of phases, milestones, boundaries)."""
+    kind = spec["kind"]
+    g = spec.get
+    out: list[float] = []
+    if kind in ("linear", "polynomial", "cosine", "one_cycle", "wsd", "tanh_decay"):
+        out.append(g("steps"))
+    if kind == "polynomial" and g("cycle"):
+        out += [2 * g("steps"), 3 * g("steps")]
+    if kind == "cosine" and g("periodic"):
+        out += [2 * g("steps"), 3 * g("steps")]
+    if kind == "step":
+        out += [g("step_size") * k for k in (1, 2, 3)]
+    if kind == "multistep":
+        out += list(g("milestones"))
+    if kind in ("exponential", "inverse_time") and g("staircase"):
+        out += [g("every") * k for k in (1, 2, 3)]
+    if kind == "exponential" and g("end") is not None and g("gamma") != 1.0 and g("init") > 0.0 and g("end") > 0.0:
+        out.append(g("every") * math.log(g("end") / g("init")) / math.log(g("gamma")))
+    if kind == "cosine_restarts":
+        length, start = g("period"), 0.0
+        for _ in range(3):
+            start += length
+            length *= g("period_mult")
+            out.append(start)
+    if kind == "one_cycle":
+        up = g("pct_start") * g("steps")
+        out += [up, 2 * up] if g("three_phase") else [up]
+    if kind == "cyclic":
+        up = g("step_up")
+        total = up + (up if g("step_down") is None else g("step_down"))
+        out += [up, total, total + up, 2 * total]
+    if kind in ("piecewise_constant", "join"):
+        out += list(g("boundaries"))
+    if kind == "interpolate":
+        out += [p[0] for p in g("points")[1:]]
+    if kind in ("inverse_sqrt",):
+        out.append(g("warmup"))
+    if kind == "wsd":
+        out += [g("warmup"), g("steps") - g("decay")]
+    if kind == "join":
+        bs = [0.0, *g("boundaries")]
+        for b, child in zip(bs, g("schedules"), strict=True):
+            out += [b + x for x in landmarks(child)]
+    if kind == "warmup":
+        out += [g("steps")] + [g("steps") + x for x in landmarks(g("schedule"))]
+    if kind in ("scale", "clip"):
+        out += landmarks(g("schedule"))
+    if kind in ("product", "add"):
+        out += landmarks(g("first")) + landmarks(g("second"))
+    if kind == "shift":
+        out += [x - g("steps") for x in landmarks(g("schedule")) if x > g("steps")]
+    return sorted({x for x in out if 0.0 < x < 1e15})
+
+
+def probe_times(spec: Spec) -> list[float]:
+    """0, every landmark b with b - 1, b + 1 and a hair either side, some fractional times, and 2**62."""
+    ts = {0.0, 0.5, 1.0, 2.0, 3.7, BIG_T}
+    for b in landmarks(spec):
+        for x in (b - 1.0, b, b + 1.0, b * (1 - 2**-40), b * (1 + 2**-40), math.nextafter(b, 0.0), b + 0.25):
+            if x >= 0.0:
+                ts.add(x)
+    return sorted(ts)
+
+
+# ---------------------------------------------------------------------------
+# Hypothesis strategies: one per kind, every draw valid for its constructor
+
+
+def _num(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def _length(lo: float = 0.5, hi: float = 2_000.0) -> st.SearchStrategy[float]:
+    """Lengths: small integers, large integers and fractional values."""
+    return st.one_of(
+        st.integers(1, 20).map(float),
+        st.integers(21, int(hi)).map(float),
+        _num(lo, hi),
+    )
+
+
+def _value() -> st.SearchStrategy[float]:
+    """Learning-rate-like values: 0, round numbers and wide magnitudes."""
+    return st.one_of(
+        st.just(0.0),
+        st.sampled_from([1.0, 0.1, 3e-4, 1e-3, 2.5]),
+        _num(0.0, 10.0),
+        st.floats(-9.0, 1.0).map(lambda e: 10.0**e),
+    )
+
+
+def _increasing(lo: float, hi: float, min_size: int, max_size: int, strict: bool = True) -> st.SearchStrategy[list]:
+    items = st.lists(st.one_of(st.integers(int(lo) + 1, int(hi)).map(float), _num(lo, hi)), min_size=min_size,
+                     max_size=max_size)
+    if strict:
+        return items.map(lambda xs: sorted(set(x for x in xs if x > lo))).filter(lambda xs: len(xs) >= min_size)
+    return items.map(lambda xs: sorted(x for x in xs if x > lo)).filter(lambda xs: len(xs) >= min_size)
+
+
+@st.composite
+def _constant(draw: st.DrawFn) -> Spec:
+    return {"kind": "constant", "value": draw(_value())}
+
+
+@st.composite
+def _linear(draw: st.DrawFn) -> Spec:
+    return {"kind": "linear", "start": draw(_value()), "end": draw(_value()), "steps": draw(_length())}
+
+
+@st.composite
+def _step(draw: st.DrawFn) -> Spec:
+    gamma = draw(st.one_of(st.sampled_from([0.1, 0.5, 1.0, 0.0]), _num(0.0, 1.0), _num(1.0, 1.5)))
+    return {"kind": "step", "init": draw(_value()), "step_size": draw(_length(0.5, 500.0)), "gamma": gamma}
+
+
+@st.composite
+def _multistep(draw: st.DrawFn) -> Spec:
+    milestones = draw(_increasing(0.0, 3_000.0, 0, 5, strict=False))
+    if milestones and draw(st.booleans()):
+        milestones = sorted([*milestones, milestones[0]])  # a repeated milestone counts twice
+    gamma = draw(st.one_of(st.sampled_from([0.1, 0.5, 1.0, 0.0, 2.0]), _num(0.0, 3.0)))
+    return {"kind": "multistep", "init": draw(_value()), "milestones": milestones, "gamma": gamma}
+
+
+@st.composite
+def _exponential(draw: st.DrawFn) -> Spec:
+    init = draw(_value())
+    gamma = draw(st.one_of(st.sampled_from([0.5, 0.9, 0.99, 1.0, 1.01]), _num(0.01, 1.0), _num(1.0, 1.05)))
+    end = None
+    if draw(st.booleans()):
+        end = draw(_num(0.0, init)) if gamma < 1.0 else draw(_num(init, init * 10 + 1)) if gamma > 1.0 else draw(_value())
+    every = draw(_length(0.5, 200.0))
+    return {"kind": "exponential", "init": init, "gamma": gamma, "every": every,
+            "staircase": draw(st.booleans()), "end": end}
+
+
+@st.composite
+def _inverse_time(draw: st.DrawFn) -> Spec:
+    return {"kind": "inverse_time", "init": draw(_value()), "rate": draw(st.one_of(st.just(0.0), _num(0.0, 5.0))),
+            "every": draw(_length(0.5, 200.0)), "staircase": draw(st.booleans())}
+
+
+@st.composite
+def _polynomial(draw: st.DrawFn) -> Spec:
+    return {"kind": "polynomial", "init": draw(_value()), "end": draw(_value()), "steps": draw(_length()),
+            "power": draw(st.one_of(st.sampled_from([1.0, 2.0, 0.5]), _num(0.1, 4.0))),
+            "cycle": draw(st.booleans()),
+            "k_decay": draw(st.one_of(st.just(1.0), _num(0.2, 4.0)))}
+
+
+@st.composite
+def _cosine(draw: st.DrawFn) -> Spec:
+    periodic = draw(st.booleans())
+    return {"kind": "cosine", "init": draw(_value()), "steps": draw(_length()), "final": draw(_value()),
+            "exponent": draw(st.one_of(st.just(1.0), _num(0.1, 4.0))),
+            "k_decay": 1.0 if periodic else draw(st.one_of(st.just(1.0), _num(0.2, 4.0))),
+            "periodic": periodic}
+
+
+@st.composite
+def _cosine_restarts(draw: st.DrawFn) -> Spec:
+    return {"kind": "cosine_restarts", "init": draw(_value()), "period": draw(_length(0.5, 1_000.0)),
+            "final": draw(_value()),
+            "period_mult": draw(st.one_of(st.sampled_from([1.0, 2.0, 1.5, 3.0]), _num(1.0, 4.0))),
+            "decay": draw(st.one_of(st.sampled_from([1.0, 0.5, 0.0]), _num(0.0, 1.0))),
+            "k_decay": draw(st.one_of(st.just(1.0), _num(0.2, 4.0)))}
+
+
+@st.composite
+def _one_cycle(draw: st.DrawFn) -> Spec:
+    three = draw(st.booleans())
+    limit = 0.5 if three else 1.0
+    pct = draw(st.one_of(st.sampled_from([0.3, 0.25, 0.1]), _num(0.01, limit - 0.01)))
+    return {"kind": "one_cycle", "peak": draw(_value()), "steps": draw(_length(1.0, 5_000.0)), "pct_start": pct,
+            "div_factor": draw(st.one_of(st.just(25.0), _num(0.5, 1e3))),
+            "final_div_factor": draw(st.one_of(st.just(1e4), _num(0.5, 1e5))),
+            "anneal": draw(st.sampled_from(["cos", "linear"])), "three_phase": three}
+
+
+@st.composite
+def _cyclic(draw: st.DrawFn) -> Spec:
+    mode = draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))
+    base, peak = draw(_value()), draw(_value())
+    # A growing exp_range is a rising envelope on a rising triangle; base above peak would fall below 0.
+    gamma = draw(st.one_of(st.just(1.0), _num(0.9, 1.0), _num(1.0, 1.01))) if mode == "exp_range" else 1.0
+    if gamma > 1.0 and peak < base:
+        base, peak = peak, base
+    return {"kind": "cyclic", "base": base, "peak": peak, "step_up": draw(_length(0.5, 500.0)),
+            "step_down": draw(st.one_of(st.none(), _length(0.5, 500.0))), "mode": mode, "gamma": gamma}
+
+
+@st.composite
+def _piecewise_constant(draw: st.DrawFn) -> Spec:
+    bs = draw(_increasing(0.0, 3_000.0, 0, 5))
+    values = draw(st.lists(_value(), min_size=len(bs) + 1, max_size=len(bs) + 1))
+    return {"kind": "piecewise_constant", "boundaries": bs, "values": values}
+
+
+@st.composite
+def _interpolate(draw: st.DrawFn) -> Spec:
+    ts = [0.0, *draw(_increasing(0.0, 3_000.0, 0, 5))]
+    vs = draw(st.lists(_value(), min_size=len(ts), max_size=len(ts)))
+    if draw(st.booleans()):
+        vs = sorted(vs, reverse=draw(st.booleans()))  # monotone sequences make monotone schedules
+    return {"kind": "interpolate", "points": [[a, b] for a, b in zip(ts, vs, strict=True)],
+            "shape": draw(st.sampled_from(["linear", "cosine"]))}
+
+
+@st.composite
+def _inverse_sqrt(draw: st.DrawFn) -> Spec:
+    return {"kind": "inverse_sqrt", "peak": draw(_value()),
+            "warmup": draw(st.one_of(st.just(0.0), _length(0.5, 2_000.0))),
+            "timescale": draw(st.one_of(st.none(), _length(0.5, 20_000.0)))}
+
+
+@st.composite
+def _wsd(draw: st.DrawFn) -> Spec:
+    steps = draw(_length(1.0, 5_000.0))
+    warmup = draw(st.one_of(st.just(0.0), _num(0.0, steps)))
+    decay = draw(st.one_of(st.just(0.0), st.just(steps - warmup), _num(0.0, steps - warmup)))
+    shapes = st.sampled_from(["linear", "cosine", "sqrt"])
+    return {"kind": "wsd", "peak": draw(_value()), "steps": steps, "warmup": warmup, "decay": decay,
+            "final": draw(_value()), "start": draw(_value()), "warmup_shape": draw(shapes),
+            "decay_shape": draw(shapes)}
+
+
+@st.composite
+def _tanh_decay(draw: st.DrawFn) -> Spec:
+    lower = draw(st.one_of(st.just(-7.0), _num(-10.0, 5.0)))
+    upper = draw(st.one_of(st.just(3.0), _num(lower + 0.01, lower + 15.0)))
+    return {"kind": "tanh_decay", "init": draw(_value()), "steps": draw(_length()), "final": draw(_value()),
+            "lower": lower, "upper": upper}
+
+
+KIND_STRATEGIES: dict[str, st.SearchStrategy[Spec]] = {
+    "constant": _constant(),
+    "linear": _linear(),
+    "step": _step(),
+    "multistep": _multistep(),
+    "exponential": _exponential(),
+    "inverse_time": _inverse_time(),
+    "polynomial": _polynomial(),
+    "cosine": _cosine(),
+    "cosine_restarts": _cosine_restarts(),
+    "one_cycle": _one_cycle(),
+    "cyclic": _cyclic(),
+    "piecewise_constant": _piecewise_constant(),
+    "interpolate": _interpolate(),
+    "inverse_sqrt": _inverse_sqrt(),
+    "wsd": _wsd(),
+    "tanh_decay": _tanh_decay(),
+}
+
+
+def leaves() -> st.SearchStrategy[Spec]:
+    return st.one_of(*KIND_STRATEGIES.values())
+
+
+def _combine(children: st.SearchStrategy[Spec]) -> st.SearchStrategy[Spec]:
+    """One combinator level over `children`."""
+
+    @st.composite
+    def join(draw: st.DrawFn) -> Spec:
+        bs = draw(_increasing(0.0, 2_000.0, 1, 3))
+        return {"kind": "join", "schedules": [draw(children) for _ in range(len(bs) + 1)], "boundaries": bs}
+
+    @st.composite
+    def warmup(draw: st.DrawFn) -> Spec:
+        child = draw(children)
+        shape = draw(st.sampled_from(["linear", "cosine", "exponential"]))
+        start = draw(_value())
+        if shape == "exponential" and (start == 0.0 or build(child)(0.0) == 0.0):
+            shape = "linear"
+        return {"kind": "warmup", "schedule": child, "steps": draw(_length(0.5, 1_000.0)), "start": start,
+                "shape": shape}
+
+    @st.composite
+    def scale(draw: st.DrawFn) -> Spec:
+        return {"kind": "scale", "schedule": draw(children), "factor": draw(_num(0.0, 4.0))}
+
+    @st.composite
+    def binary(draw: st.DrawFn) -> Spec:
+        return {"kind": draw(st.sampled_from(["product", "add"])), "first": draw(children), "second": draw(children)}
+
+    @st.composite
+    def clip(draw: st.DrawFn) -> Spec:
+        lo = draw(st.one_of(st.just(0.0), _num(0.0, 2.0)))
+        hi = draw(st.one_of(st.none(), _num(lo, lo + 5.0)))
+        return {"kind": "clip", "schedule": draw(children), "lo": lo, "hi": hi}
+
+    @st.composite
+    def shift(draw: st.DrawFn) -> Spec:
+        return {"kind": "shift", "schedule": draw(children), "steps": draw(st.one_of(st.just(0.0), _length()))}
+
+    return st.one_of(join(), warmup(), scale(), binary(), clip(), shift())
+
+
+def specs(depth: int = 3) -> st.SearchStrategy[Spec]:
+    """A leaf, or combinators nested at most `depth` deep over leaves."""
+    return st.recursive(leaves(), _combine, max_leaves=depth + 1).filter(lambda s: _depth(s) <= depth)
+
+
+def _depth(spec: Spec) -> int:
+    kids = [v for k, v in spec.items() if k in SCHEDULE_PARAMS] + list(spec.get("schedules", []))
+    return 0 if not kids else 1 + max(_depth(k) for k in kids)
