@@ -394,15 +394,15 @@ def _post(kind, prog, o, v):
 
 
 @njit(cache=True)
-def _eval_one(prog, t, customs):
-    """Value of the program at one time t >= 0."""
+def _eval_stack(prog, root, t, customs):
+    """Value of the subtree at `root` at time t, for trees with pointwise operations."""
     size = int(prog[1]) + 1
     s_node = np.empty(size, np.int64)
     s_t = np.empty(size)
     s_stage = np.empty(size, np.int64)
     s_val = np.empty(size)
     sp = 1
-    s_node[0] = 0
+    s_node[0] = root
     s_t[0] = t
     s_stage[0] = 0
     ret = 0.0
@@ -459,6 +459,40 @@ def _eval_one(prog, t, customs):
                 ret = _post(kind, prog, o, ret)
                 sp -= 1
     return ret
+
+
+@njit(cache=True)
+def _eval_one(prog, t, customs):
+    """Value of the program at one time t >= 0.
+
+    Joins, warmups and shifts only pick a branch and move t, so the walk follows
+    them with no stack; the first pointwise operation hands over to _eval_stack.
+    """
+    node = 0
+    while True:
+        rec = HEADER + NODE_SIZE * node
+        kind = int(prog[rec])
+        o = int(prog[rec + 1])
+        kids = int(prog[rec + 2])
+        if kind == CUSTOM:
+            return call_custom(customs, int(prog[o]), t)
+        if kind < JOIN:
+            return _leaf(prog, kind, o, t)
+        if kind == JOIN:
+            i = _count_le(prog, o + 1, int(prog[o]), t)
+            node = int(prog[kids + i])
+            if i > 0:
+                t = t - prog[o + i]
+        elif kind == WARMUP:
+            if t < prog[o]:
+                return _warmup_ramp(prog, o, t)
+            node = int(prog[kids])
+            t = t - prog[o]
+        elif kind == SHIFT:
+            node = int(prog[kids])
+            t = t + prog[o]
+        else:
+            return _eval_stack(prog, node, t, customs)
 
 
 @njit(cache=True)

@@ -30,6 +30,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {}
 
 PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
 _INT_FAST = 1 << 62  # ints up to here convert to float without overflow
+_INF = math.inf
 
 
 def _walk_with(customs: tuple[Callable[[float], float], ...], prog: np.ndarray, t: float) -> float:
@@ -110,8 +111,11 @@ class Schedule:
 
     def __call__(self, t: Any) -> Any:
         """The learning rate at t (a float), or at each element of an array of times."""
-        # Fast path for the common scalar call: a plain int or float in range.
-        if (type(t) is float and 0.0 <= t < math.inf) or (type(t) is int and 0 <= t <= _INT_FAST):
+        # Fast path for the common scalar call: a plain float or int in range.
+        if type(t) is float and 0.0 <= t < _INF:
+            compiled = self._compiled or self._program()
+            return compiled[2](compiled[0], t)
+        if type(t) is int and 0 <= t <= _INT_FAST:
             compiled = self._compiled or self._program()
             return compiled[2](compiled[0], float(t))
         if isinstance(t, (np.ndarray, list, tuple)):

@@ -248,16 +248,16 @@ def ref_one_cycle(
     initial = peak / div_factor
     low = initial / final_div_factor
     cos = anneal == "cos"
-    up = pct_start * steps
-    if t >= steps:
+    up, T, end = Fraction(pct_start) * Fraction(steps), Fraction(t), Fraction(steps)
+    if T >= end:
         return low
-    if t < up:
-        return _anneal(cos, initial, peak, _ratio(t, up))
+    if T < up:
+        return _anneal(cos, initial, peak, _ratio(T, up))
     if three_phase:
-        if t < 2.0 * up:
-            return _anneal(cos, peak, initial, _ratio(Fraction(t) - Fraction(up), up))
-        return _anneal(cos, initial, low, _ratio(Fraction(t) - 2 * Fraction(up), Fraction(steps) - 2 * Fraction(up)))
-    return _anneal(cos, peak, low, _ratio(Fraction(t) - Fraction(up), Fraction(steps) - Fraction(up)))
+        if T < 2 * up:
+            return _anneal(cos, peak, initial, _ratio(T - up, up))
+        return _anneal(cos, initial, low, _ratio(T - 2 * up, end - 2 * up))
+    return _anneal(cos, peak, low, _ratio(T - up, end - up))
 
 
 def ref_cyclic(
@@ -357,11 +357,11 @@ def ref_wsd(
     if t < warmup:
         p = _ratio(t, warmup)
         return _between(start, peak, _ease(warmup_shape, p))
-    knee = steps - decay
+    knee = Fraction(steps) - Fraction(decay)
     if t < knee:
         return peak
     if t < steps:
-        frac = (Fraction(t) - Fraction(knee)) / Fraction(decay)
+        frac = (Fraction(t) - knee) / Fraction(decay)
         return final + (peak - final) * _fall(decay_shape, float(frac), float(1 - frac))
     return final
 
@@ -678,7 +678,12 @@ def _exponential(draw: st.DrawFn) -> Spec:
     gamma = draw(st.one_of(st.sampled_from([0.5, 0.9, 0.99, 1.0, 1.01]), _num(0.01, 1.0), _num(1.0, 1.05)))
     end = None
     if draw(st.booleans()):
-        end = draw(_num(0.0, init)) if gamma < 1.0 else draw(_num(init, init * 10 + 1)) if gamma > 1.0 else draw(_value())
+        if gamma < 1.0:
+            end = draw(_num(0.0, init))  # a floor
+        elif gamma > 1.0:
+            end = draw(_num(init, init * 10 + 1))  # a ceiling
+        else:
+            end = draw(_value())
     every = draw(_length(0.5, 200.0))
     return {"kind": "exponential", "init": init, "gamma": gamma, "every": every,
             "staircase": draw(st.booleans()), "end": end}
@@ -847,9 +852,7 @@ def _combine(children: st.SearchStrategy[Spec]) -> st.SearchStrategy[Spec]:
 
 def specs(depth: int = 3) -> st.SearchStrategy[Spec]:
     """A leaf, or combinators nested at most `depth` deep over leaves."""
-    return st.recursive(leaves(), _combine, max_leaves=depth + 1).filter(lambda s: _depth(s) <= depth)
-
-
-def _depth(spec: Spec) -> int:
-    kids = [v for k, v in spec.items() if k in SCHEDULE_PARAMS] + list(spec.get("schedules", []))
-    return 0 if not kids else 1 + max(_depth(k) for k in kids)
+    out = leaves()
+    for _ in range(depth):
+        out = st.one_of(leaves(), _combine(out))
+    return out

@@ -1,0 +1,141 @@
+"""Plain loops driven by an lrcore schedule, and the LR table that graph adapters index.
+
+A loop asks for its learning rates once, as an array: ``lrs = s.array(n)`` (or
+``table(s, steps)``), and step t uses ``lrs[t]``.  The SGD update follows
+``torch.optim.SGD`` (dampening 0)::
+
+    b_t = momentum * b_{t-1} + g_t          (b_{-1} = 0)
+    d_t = g_t + momentum * b_t if nesterov else b_t
+    x_{t+1} = x_t - lr_t * d_t
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from lrcore import Schedule, iterate
+from lrcore import _validate as check
+
+__all__ = ["MAX_TABLE", "iterate", "sgd_least_squares_numba", "sgd_numpy", "table"]
+
+MAX_TABLE = 10**8  # entries; 400 MB as float32, beyond what belongs in a compiled graph
+
+
+def table(s: Schedule, steps: int | None = None, *, dtype: Any = np.float64, where: str = "table") -> np.ndarray:
+    """``values`` such that ``values[min(t, len(values) - 1)]`` is the learning rate at update t.
+
+    The length is n = ceil(s.horizon) + 1 when the horizon is finite (the value
+    holds from there on, so the lookup is exact for every t), capped at `steps`
+    when given; a schedule without a finite horizon needs `steps` and is exact
+    for t < steps, then holds s(steps - 1).  A table longer than `MAX_TABLE`
+    raises ValueError: pass `steps`, the length of the run.
+    """
+    if not isinstance(s, Schedule):
+        raise check.fail(where, "s", "must be an lrcore Schedule", s, TypeError)
+    horizon = s.horizon
+    finite = horizon is not None and math.isfinite(horizon)
+    size = math.ceil(horizon) + 1 if finite else None
+    if steps is not None:
+        steps = check.count(where, "steps", steps)
+        if steps == 0:
+            raise check.fail(where, "steps", "must be > 0", steps)
+        size = steps if size is None else min(size, steps)
+    if size is None:
+        raise check.fail(
+            where, "steps", f"is required for a schedule without a finite horizon ({s.kind}); pass the run's length", steps
+        )
+    if size > MAX_TABLE:
+        rule = f"must be <= {MAX_TABLE:.0e} (the table of values is held in memory)"
+        if steps is None:
+            rule = f"is required: the horizon {horizon:g} needs a table longer than {MAX_TABLE:.0e}; pass the run's length"
+        raise check.fail(where, "steps", rule, steps)
+    return s.array(size, dtype=dtype)
+
+
+def _lrs(where: str, lrs: Any) -> np.ndarray:
+    values = np.asarray(lrs, dtype=np.float64)
+    if values.ndim != 1:
+        raise check.fail(where, "lrs", "must be a 1-d array of learning rates", lrs)
+    if not np.all(np.isfinite(values) & (values >= 0)):
+        raise check.fail(where, "lrs", "must hold finite numbers >= 0", lrs)
+    return values
+
+
+def _momentum(where: str, momentum: float, nesterov: bool) -> tuple[float, bool]:
+    momentum = check.number(where, "momentum", momentum, ge=0, lt=1)
+    nesterov = check.flag(where, "nesterov", nesterov)
+    if nesterov and momentum == 0:
+        raise check.fail(where, "nesterov", "needs momentum > 0", nesterov)
+    return momentum, nesterov
+
+
+def sgd_numpy(
+    grad_fn: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    x0: Any,
+    lrs: Any,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SGD with momentum for ``len(lrs)`` steps; `grad_fn(x)` returns ``(loss, gradient)``.
+
+    Returns the final x and ``history[t]``, the loss at x_t (before update t).
+    """
+    w = "sgd_numpy"
+    if not callable(grad_fn):
+        raise check.fail(w, "grad_fn", "must be callable", grad_fn, TypeError)
+    values = _lrs(w, lrs)
+    momentum, nesterov = _momentum(w, momentum, nesterov)
+    x = np.array(x0, dtype=np.float64)
+    buf = np.zeros_like(x)
+    history = np.empty(values.shape[0])
+    for t, lr in enumerate(values.tolist()):
+        loss, grad = grad_fn(x)
+        history[t] = loss
+        if momentum:
+            buf = momentum * buf + grad
+            grad = grad + momentum * buf if nesterov else buf
+        x = x - lr * grad
+    return x, history
+
+
+@njit(cache=True)
+def _least_squares(a, b, x, lrs, momentum, nesterov, history):
+    m = a.shape[0]
+    buf = np.zeros_like(x)
+    for t in range(lrs.shape[0]):
+        residual = a @ x - b
+        history[t] = 0.5 * (residual @ residual) / m
+        grad = (a.T @ residual) / m
+        buf = momentum * buf + grad
+        step = grad + momentum * buf if nesterov else buf
+        x = x - lrs[t] * step
+    return x
+
+
+def sgd_least_squares_numba(
+    A: Any, b: Any, x0: Any, lrs: Any, momentum: float = 0.0, nesterov: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """`sgd_numpy` on ``f(x) = ||A x - b||^2 / (2 m)`` (A is m x d), compiled with numba.
+
+    The gradient is ``A^T (A x - b) / m``; returns the final x and the loss history.
+    """
+    w = "sgd_least_squares_numba"
+    a = np.ascontiguousarray(A, dtype=np.float64)
+    rhs = np.ascontiguousarray(b, dtype=np.float64)
+    x = np.array(x0, dtype=np.float64)
+    if a.ndim != 2:
+        raise check.fail(w, "A", "must be a 2-d array", A)
+    if rhs.shape != (a.shape[0],):
+        raise check.fail(w, "b", f"must have shape ({a.shape[0]},) to match A", b)
+    if x.shape != (a.shape[1],):
+        raise check.fail(w, "x0", f"must have shape ({a.shape[1]},) to match A", x0)
+    values = _lrs(w, lrs)
+    momentum, nesterov = _momentum(w, momentum, nesterov)
+    history = np.empty(values.shape[0])
+    x = _least_squares(a, rhs, x, values, momentum, nesterov, history)
+    return x, history
