@@ -39,7 +39,8 @@ starting with '{'). An existing file wins; text without '(' is taken as a path.
 
 --steps N covers t = 0 ... N-1 (t = optimizer updates already applied). By
 default N is the schedule's horizon rounded up (the step from which its value
-no longer changes; the largest one with --compare), or 1000 when it has none."""
+no longer changes; the largest one with --compare), or 1000 when it has none
+(a periodic schedule) or it is 0 (a constant)."""
 
 PLOT_EPILOG = f"""\
 {SPEC_HELP}
@@ -123,11 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot_cmd.add_argument("--steps", type=_positive_int, metavar="N", help="plot t = 0 ... N-1 (default: see below)")
     plot_cmd.add_argument(
-        "-o", "--output", default="lr.png", metavar="FILE",
+        "-o",
+        "--output",
+        default="lr.png",
+        metavar="FILE",
         help="image to write; the extension picks the format: .png, .svg, .pdf, ... (default: lr.png)",
     )
     plot_cmd.add_argument(
-        "--compare", nargs="+", action="extend", default=[], metavar="SPEC2",
+        "--compare",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SPEC2",
         help="more schedules drawn on the same axes, e.g. --compare 'linear(start=0.1, end=0, steps=1000)'",
     )
     plot_cmd.add_argument(
@@ -147,8 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--every", type=_positive_int, default=1, metavar="K", help="print every K-th step (default: 1, every step)"
     )
     table_cmd.add_argument(
-        "--format", choices=("text", "csv", "json"), default="text",
-        help="text: aligned columns; csv: 't,lr' rows; json: {\"schedule\", \"steps\", \"t\", \"lr\"} (default: text)",
+        "--format",
+        choices=("text", "csv", "json"),
+        default="text",
+        help='text: aligned columns; csv: \'t,lr\' rows; json: {"schedule", "steps", "t", "lr"} (default: text)',
     )
     return parser
 
@@ -184,11 +194,12 @@ def load_schedule(spec: str) -> Schedule:
 
 
 def default_steps(schedules: Sequence[Schedule]) -> int:
-    """The largest finite horizon, rounded up (at least 1), or DEFAULT_STEPS if none is finite."""
-    horizons = [h for h in (s.horizon for s in schedules) if h is not None and math.isfinite(h)]
-    if not horizons:
-        return DEFAULT_STEPS
-    return max(1, math.ceil(max(horizons)))
+    """The largest finite horizon rounded up, or DEFAULT_STEPS if none is finite and > 0.
+
+    A horizon of 0 (a constant) would show a single step, so it counts as none.
+    """
+    horizons = [h for h in (s.horizon for s in schedules) if h is not None and math.isfinite(h) and h > 0]
+    return math.ceil(max(horizons)) if horizons else DEFAULT_STEPS
 
 
 def _labels(schedules: Sequence[Schedule]) -> list[str]:

@@ -80,9 +80,11 @@ def parse(text: str) -> Schedule:
         raise ValueError(f"parse: expression longer than {_MAX_LENGTH} characters")
     try:
         tree = ast.parse(text.strip(), mode="eval")
+        result = _Reader(text).value(tree.body)
     except SyntaxError as err:
         raise ValueError(f"parse: not a valid expression ({err.msg}) in {text!r}") from None
-    result = _Reader(text).value(tree.body)
+    except RecursionError:
+        raise ValueError("parse: expression nested too deeply") from None
     if not isinstance(result, Schedule):
         raise ValueError(f"parse: the expression is not a schedule; got {result!r}")
     return result

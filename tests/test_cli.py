@@ -25,9 +25,7 @@ SUMMARY_KEYS = ["min", "max", "final", "argmax", "mean", "sum", "sum_sq"]
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lrcore", *args], cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "lrcore", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def summaries(stdout: str) -> tuple[list[tuple[str, int, dict[str, float]]], str]:
