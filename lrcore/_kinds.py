@@ -336,7 +336,7 @@ def cyclic(
     """PyTorch's CyclicLR: a triangle wave between `base` and `peak`.
 
     `mode` "triangular2" halves the amplitude each cycle, "exp_range" scales it
-    by ``gamma ** t``.  `step_down` defaults to `step_up`.
+    by ``gamma ** t``.  `step_down` defaults to `step_up`; 0 makes a sawtooth.
     """
     w = "cyclic"
     return _node(
@@ -344,7 +344,7 @@ def cyclic(
         base=check.number(w, "base", base, ge=0),
         peak=check.number(w, "peak", peak, ge=0),
         step_up=check.number(w, "step_up", step_up, gt=0),
-        step_down=None if step_down is None else check.number(w, "step_down", step_down, gt=0),
+        step_down=None if step_down is None else check.number(w, "step_down", step_down, ge=0),
         mode=check.choice(w, "mode", mode, tuple(CYCLIC_MODES)),
         gamma=check.number(w, "gamma", gamma, gt=0),
     )

@@ -1,0 +1,334 @@
+"""from_hf against transformers.get_scheduler, stepped for real on a torch SGD optimizer."""
+
+from __future__ import annotations
+
+import random
+import warnings
+import zlib
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lrcore as lr
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from lrcore.convert._hf import BUILDERS, METRIC_DRIVEN  # noqa: E402
+
+RTOL = 1e-9
+ATOL = 1e-12  # times lr: the floor for values that are (almost) 0
+DRAWS = 30
+
+Config = tuple[float, int | None, int | None, dict[str, Any]]
+
+
+def peer_values(name: str, base: float, warmup: int | None, total: int | None, kwargs: dict[str, Any], n: int):
+    """The optimizer's lr before each of n updates under transformers' scheduler."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # WSD warns when both num_training_steps and num_stable_steps are given
+        sched = transformers.get_scheduler(
+            name, opt, num_warmup_steps=warmup, num_training_steps=total, scheduler_specific_kwargs=dict(kwargs)
+        )
+    opt.step()  # no gradients: a no-op that keeps torch from warning about the call order
+    out = np.empty(n)
+    for t in range(n):
+        out[t] = opt.param_groups[0]["lr"]
+        sched.step()
+    return out
+
+
+def span(name: str, warmup: int | None, total: Any, kwargs: dict[str, Any]) -> int:
+    """Steps to compare: three times the schedule's length (and more for the periodic ones)."""
+    w = warmup or 0
+    if name == "warmup_stable_decay":
+        stable = kwargs.get("num_stable_steps")
+        end = w + kwargs["num_decay_steps"] + (stable if stable is not None else total - w - kwargs["num_decay_steps"])
+    elif name == "inverse_sqrt":
+        end = w + (kwargs.get("timescale") or w or 100)
+    else:
+        end = max(total or 0, w, 1)
+    return 3 * end + 5
+
+
+def restart_slips(name: str, warmup: int | None, total: Any, kwargs: dict[str, Any], n: int) -> set[int]:
+    """Steps where transformers' own float product ``num_cycles * p`` misses a whole number that the exact
+    ``num_cycles * (t - W) / (T - W)`` hits: there transformers ends a cycle where it should restart
+    (49 * (1 / 49) is 0.9999999999999999).  lrcore restarts; these steps are checked apart."""
+    if name != "cosine_with_restarts":
+        return set()
+    w, nc = warmup or 0, kwargs.get("num_cycles", 1)
+    length = max(1, total - w)
+    slips = set()
+    for t in range(w, min(n, w + length)):
+        exact = Fraction(nc) * (t - w) / length
+        if exact.denominator == 1 and (nc * ((t - w) / length)) % 1.0 != 0.0:
+            slips.add(t)
+    return slips
+
+
+def compare(name: str, config: Config) -> float:
+    """Assert s(t) and s.array(n) match transformers; return the largest relative difference
+    where the value is not within 1e-9 * lr of 0."""
+    base, warmup, total, kwargs = config
+    n = span(name, warmup, total, kwargs)
+    ref = peer_values(name, base, warmup, total, kwargs, n)
+    s = lr.from_hf(name, base, warmup, total, **kwargs)
+    array = s.array(n)
+    scalar = np.array([s(t) for t in range(n)])
+    keep = np.ones(n, bool)
+    keep[list(restart_slips(name, warmup, total, kwargs, n))] = False
+    worst = 0.0
+    for got in (array, scalar):
+        diff = np.abs(got - ref)[keep]
+        bound = RTOL * np.abs(ref)[keep] + ATOL * base
+        bad = np.nonzero(diff > bound)[0]
+        assert not len(bad), (
+            f"{name} {config}: t={np.arange(n)[keep][bad[:5]]} lrcore={got[keep][bad[:5]]} hf={ref[keep][bad[:5]]}"
+        )
+        sizable = np.abs(ref[keep]) > 1e-9 * base
+        worst = max(worst, float(np.max(diff[sizable] / np.abs(ref[keep][sizable]), initial=0.0)))
+    return worst
+
+
+# ---------------------------------------------------------------------------
+# Parameter sets: random ones with a fixed seed per name, then hand-picked edge cases.
+
+
+def draw(name: str, rng: random.Random) -> Config:
+    base = 10 ** rng.uniform(-5, 0)
+    total = rng.choice([rng.randint(1, 12), rng.randint(1, 300)])
+    warmup = rng.choice([0, 1, rng.randint(0, total)])
+    cycles = rng.choice([0.5, rng.uniform(0, 3), rng.randint(1, 4) / 2])
+    if name == "constant":
+        return base, rng.choice([None, warmup]), rng.choice([None, total]), {}
+    if name == "constant_with_warmup":
+        return base, warmup, None, {}
+    if name in ("linear", "cosine"):
+        return base, warmup, total, {} if name == "linear" else {"num_cycles": cycles}
+    if name == "cosine_with_restarts":
+        return base, warmup, total, {"num_cycles": rng.choice([1, rng.randint(1, 12), rng.randint(1, 20) / 4])}
+    if name == "polynomial":
+        total = max(total, 2)
+        warmup = rng.choice([0, 1, rng.randint(0, total - 1)])
+        return (
+            base,
+            warmup,
+            total,
+            {"lr_end": base * rng.choice([0.0, rng.uniform(0, 0.99)]), "power": rng.uniform(0.1, 4)},
+        )
+    if name == "inverse_sqrt":
+        return base, warmup, None, {} if rng.random() < 0.5 else {"timescale": rng.randint(1, 500)}
+    if name in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        kwargs: dict[str, Any] = {"num_cycles": cycles}
+        if rng.random() < 0.5:
+            kwargs["min_lr_rate"] = rng.uniform(0, 1)
+        else:
+            kwargs["min_lr"] = base * rng.uniform(0, 1)
+        if name == "cosine_warmup_with_min_lr" and rng.random() < 0.5:
+            kwargs["warmup_lr_rate"] = rng.uniform(0, 1)
+        return base, warmup, total, kwargs
+    assert name == "warmup_stable_decay"
+    decay = rng.randint(0, total - warmup)
+    kwargs = {
+        "num_decay_steps": decay,
+        "warmup_type": rng.choice(["linear", "cosine", "1-sqrt"]),
+        "decay_type": rng.choice(["linear", "cosine", "1-sqrt"]),
+        "min_lr_ratio": rng.choice([0.0, rng.uniform(0, 1)]),
+        "num_cycles": cycles,
+    }
+    if rng.random() < 0.3:
+        kwargs["num_stable_steps"] = rng.randint(1, 100)
+        return base, warmup, rng.choice([None, total]), kwargs
+    return base, warmup, total, kwargs
+
+
+EDGES: dict[str, list[Config]] = {
+    "constant": [(0.1, None, None, {}), (0.1, 100, 10, {})],
+    "constant_with_warmup": [(0.1, 0, None, {}), (0.1, 1, None, {}), (0.1, 7, 3, {})],
+    "linear": [(0.1, 0, 1, {}), (0.1, 1, 1, {}), (0.1, 5, 5, {}), (0.1, 1, 2, {}), (0.3, 0, 3, {})],
+    "cosine": [
+        (0.1, 0, 1, {}),
+        (0.1, 4, 4, {}),
+        (0.1, 2, 10, {"num_cycles": 0.0}),
+        (0.1, 3, 11, {"num_cycles": 1.5}),
+        (0.1, 0, 7, {"num_cycles": 2.0}),
+    ],
+    "cosine_with_restarts": [
+        (0.1, 0, 1, {}),
+        (0.1, 3, 3, {"num_cycles": 2}),
+        (0.1, 2, 10, {"num_cycles": 0}),
+        (0.1, 1, 8, {"num_cycles": 3}),
+        (0.1, 0, 20, {"num_cycles": 2.5}),
+        (0.1, 0, 22, {"num_cycles": 22}),  # transformers slips at t = 15 (see restart_slips)
+    ],
+    "polynomial": [
+        (0.1, 0, 1, {}),
+        (0.1, 4, 5, {"power": 2.0}),
+        (0.1, 0, 10, {"lr_end": 0.0, "power": 0.5}),
+        (1.0, 2, 9, {"lr_end": 0.5}),
+    ],
+    "inverse_sqrt": [(0.1, 0, None, {}), (0.1, 1, None, {}), (0.1, 0, None, {"timescale": 3}), (0.1, 5, 9, {})],
+    "cosine_with_min_lr": [
+        (0.1, 0, 1, {"min_lr_rate": 0.0}),
+        (0.1, 5, 5, {"min_lr": 0.01}),
+        (0.1, 2, 12, {"min_lr_rate": 1.0}),
+        (0.1, 1, 12, {"min_lr": 0.1, "num_cycles": 1.25}),
+    ],
+    "cosine_warmup_with_min_lr": [
+        (0.1, 0, 1, {"min_lr_rate": 0.1}),
+        (0.1, 1, 6, {"min_lr_rate": 0.1}),
+        (0.1, 1, 6, {"min_lr_rate": 0.1, "warmup_lr_rate": 0.3}),
+        (0.1, 2, 6, {"min_lr": 0.02, "warmup_lr_rate": 0.0}),
+        (0.1, 6, 6, {"min_lr_rate": 0.0, "warmup_lr_rate": 1.0}),
+        (0.1, 3, 9, {"min_lr_rate": 0.2, "num_cycles": 0.0}),
+    ],
+    "warmup_stable_decay": [
+        (0.1, 0, 10, {"num_decay_steps": 0}),
+        (0.1, 3, 10, {"num_decay_steps": 7}),
+        (0.1, 0, 1, {"num_decay_steps": 1, "decay_type": "1-sqrt"}),
+        (0.1, 2, None, {"num_decay_steps": 4, "num_stable_steps": 3, "warmup_type": "1-sqrt"}),
+        (0.1, 2, 50, {"num_decay_steps": 4, "num_stable_steps": 3, "warmup_type": "cosine"}),
+        (0.1, 0, 6, {"num_decay_steps": 6, "num_cycles": 1.0, "min_lr_ratio": 0.25}),
+        (0.1, 1, 9, {"num_decay_steps": 4, "num_cycles": 0.0, "min_lr_ratio": 1.0}),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_matches_transformers(name: str) -> None:
+    rng = random.Random(zlib.crc32(name.encode()))
+    configs = [draw(name, rng) for _ in range(DRAWS)] + EDGES[name]
+    for config in configs:
+        compare(name, config)
+
+
+def test_every_transformers_name_is_converted_or_refused() -> None:
+    names = {member.value for member in transformers.SchedulerType}
+    assert names == set(BUILDERS) | set(METRIC_DRIVEN)
+
+
+def test_scheduler_type_enum_is_a_name() -> None:
+    s = lr.from_hf(transformers.SchedulerType.LINEAR, 0.1, 2, 10)
+    assert s == lr.from_hf("linear", 0.1, 2, 10)
+
+
+def test_restart_slip_is_transformers_rounding() -> None:
+    # 22 cycles over 22 steps restart at every step; transformers computes 22 * (15 / 22) = 14.999999999999998
+    # and so sits at the end of a cycle at t = 15, where lrcore restarts as at every other step.
+    ref = peer_values("cosine_with_restarts", 1.0, 0, 22, {"num_cycles": 22}, 22)
+    s = lr.from_hf("cosine_with_restarts", 1.0, 0, 22, num_cycles=22)
+    assert ref[14] == 1.0 and ref[16] == 1.0 and ref[15] < 1e-20
+    assert s(15) == 1.0
+    assert restart_slips("cosine_with_restarts", 0, 22, {"num_cycles": 22}, 22) == {15}
+
+
+# ---------------------------------------------------------------------------
+# Bad input
+
+
+def peer_fails(name: str, base: float, warmup: int | None, total: int | None, kwargs: dict[str, Any]) -> bool:
+    """Whether transformers refuses the arguments, at construction or while stepping 3 * T times."""
+    try:
+        peer_values(name, base, warmup, total, kwargs, 3 * (total or 10) + 3)
+    except (ValueError, TypeError, ZeroDivisionError):
+        return True
+    return False
+
+
+PEER_INVALID = [
+    # (name, lr, W, T, kwargs, parameter our message names)
+    ("linear", 0.1, None, 10, {}, "num_warmup_steps"),
+    ("cosine", 0.1, 2, None, {}, "num_training_steps"),
+    ("linear", 0.1, 2, 10, {"num_cycles": 2}, "num_cycles"),
+    ("polynomial", 0.1, 0, 10, {"lr_end": 0.1}, "lr_end"),
+    ("polynomial", 0.1, 0, 10, {"lr_end": 0.5}, "lr_end"),
+    ("polynomial", 0.1, 10, 10, {}, "num_warmup_steps"),
+    ("polynomial", 0.1, 0, 10, {"power": -1.0}, "power"),
+    ("inverse_sqrt", 0.1, 2, None, {"timescale": 0}, "timescale"),
+    ("cosine_with_min_lr", 0.1, 2, 10, {}, "min_lr_rate"),
+    ("cosine_with_min_lr", 0.1, 2, 10, {"min_lr": 0.01, "min_lr_rate": 0.1}, "min_lr"),
+    ("cosine_warmup_with_min_lr", 0.0, 2, 10, {"min_lr": 0.01}, "min_lr"),
+    ("warmup_stable_decay", 0.1, 2, None, {"num_decay_steps": 3}, "num_training_steps"),
+    ("warmup_stable_decay", 0.1, 2, 10, {}, "num_decay_steps"),
+    ("warmup_stable_decay", 0.1, 2, 10, {"num_decay_steps": 3, "warmup_type": "exp"}, "warmup_type"),
+    ("warmup_stable_decay", 0.1, 2, 10, {"num_decay_steps": 3, "decay_type": "sqrt"}, "decay_type"),
+    ("warmup_stable_decay", 0.1, 2, 10, {"num_decay_steps": 3, "last": 1}, "last"),
+]
+
+
+@pytest.mark.parametrize(("name", "base", "warmup", "total", "kwargs", "param"), PEER_INVALID)
+def test_invalid_for_transformers_is_invalid_here(
+    name: str, base: float, warmup: int | None, total: int | None, kwargs: dict[str, Any], param: str
+) -> None:
+    assert peer_fails(name, base, warmup, total, kwargs)
+    with pytest.raises((ValueError, TypeError), match=f"^from_hf: `{param}`"):
+        lr.from_hf(name, base, warmup, total, **kwargs)
+
+
+NONSENSE = [
+    # Arguments transformers takes silently but lrcore refuses (documented in from_hf).
+    ("linear", 0.1, 12, 10, {}, "num_warmup_steps", ValueError),  # warmup past the end
+    ("cosine", 0.1, 2, 10, {"num_cycles": -0.5}, "num_cycles", ValueError),
+    ("cosine_with_min_lr", 0.1, 2, 10, {"min_lr": 0.2}, "min_lr", ValueError),
+    ("cosine_with_min_lr", 0.1, 2, 10, {"min_lr_rate": -0.1}, "min_lr_rate", ValueError),
+    (
+        "cosine_warmup_with_min_lr",
+        0.1,
+        2,
+        10,
+        {"min_lr_rate": 0.1, "warmup_lr_rate": 2.0},
+        "warmup_lr_rate",
+        ValueError,
+    ),
+    ("warmup_stable_decay", 0.1, 4, 10, {"num_decay_steps": 7}, "num_training_steps", ValueError),  # stable < 0
+    ("warmup_stable_decay", 0.1, 2, 10, {"num_decay_steps": 3, "min_lr_ratio": 1.5}, "min_lr_ratio", ValueError),
+    ("constant", 0.1, 2, 10, {"num_cycles": 2}, "num_cycles", TypeError),  # transformers ignores it
+    ("constant_with_warmup", 0.1, 2, 10, {"lr_end": 0.0}, "lr_end", TypeError),  # likewise
+    ("linear", 0.1, 2, 10, {"last_epoch": 5}, "last_epoch", TypeError),
+    ("linear", 0.1, 2.0, 10, {}, "num_warmup_steps", TypeError),
+    ("linear", 0.1, -1, 10, {}, "num_warmup_steps", ValueError),
+    ("linear", -0.1, 2, 10, {}, "lr", ValueError),
+]
+
+
+@pytest.mark.parametrize(("name", "base", "warmup", "total", "kwargs", "param", "error"), NONSENSE)
+def test_nonsense_is_refused(
+    name: str, base: float, warmup: Any, total: Any, kwargs: dict[str, Any], param: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error, match=f"^from_hf: `{param}`"):
+        lr.from_hf(name, base, warmup, total, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(METRIC_DRIVEN))
+def test_metric_driven_names_point_to_plateau(name: str) -> None:
+    with pytest.raises(ValueError, match=rf"^from_hf: '{name}' .*lr\.Plateau"):
+        lr.from_hf(name, 0.1, 10, 100)
+
+
+def test_unknown_name() -> None:
+    with pytest.raises(ValueError, match="^from_hf: `name` must be one of 'linear', 'cosine'"):
+        lr.from_hf("cosine_annealing", 0.1, 10, 100)
+    with pytest.raises(TypeError, match="^from_hf: `name` must be a string"):
+        lr.from_hf(3, 0.1, 10, 100)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# Serialisation
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_json_round_trip(name: str) -> None:
+    rng = random.Random(7)
+    for config in [draw(name, rng) for _ in range(5)] + EDGES[name]:
+        base, warmup, total, kwargs = config
+        s = lr.from_hf(name, base, warmup, total, **kwargs)
+        back = lr.from_json(s.to_json())
+        assert back == s and hash(back) == hash(s)
+        assert lr.parse(repr(s)) == s
+        n = span(name, warmup, total, kwargs)
+        np.testing.assert_array_equal(back.array(n), s.array(n))
