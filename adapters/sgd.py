@@ -38,21 +38,19 @@ def table(s: Schedule, steps: int | None = None, *, dtype: Any = np.float64, whe
     if not isinstance(s, Schedule):
         raise check.fail(where, "s", "must be an lrcore Schedule", s, TypeError)
     horizon = s.horizon
-    finite = horizon is not None and math.isfinite(horizon)
-    size = math.ceil(horizon) + 1 if finite else None
+    size = math.ceil(horizon) + 1 if horizon is not None and math.isfinite(horizon) else None
     if steps is not None:
         steps = check.count(where, "steps", steps)
         if steps == 0:
             raise check.fail(where, "steps", "must be > 0", steps)
         size = steps if size is None else min(size, steps)
     if size is None:
-        raise check.fail(
-            where, "steps", f"is required for a schedule without a finite horizon ({s.kind}); pass the run's length", steps
-        )
+        rule = f"is required for a schedule without a finite horizon ({s.kind}); pass the run's length"
+        raise check.fail(where, "steps", rule, steps)
     if size > MAX_TABLE:
         rule = f"must be <= {MAX_TABLE:.0e} (the table of values is held in memory)"
         if steps is None:
-            rule = f"is required: the horizon {horizon:g} needs a table longer than {MAX_TABLE:.0e}; pass the run's length"
+            rule = f"is required: horizon {horizon:g} needs a table longer than {MAX_TABLE:.0e}; pass the run's length"
         raise check.fail(where, "steps", rule, steps)
     return s.array(size, dtype=dtype)
 
@@ -105,15 +103,25 @@ def sgd_numpy(
 
 @njit(cache=True)
 def _least_squares(a, b, x, lrs, momentum, nesterov, history):
-    m = a.shape[0]
-    buf = np.zeros_like(x)
+    # Plain loops rather than `@`: numba's matrix product needs SciPy's BLAS, which lrcore does not require.
+    m, d = a.shape
+    buf = np.zeros(d)
+    grad = np.empty(d)
     for t in range(lrs.shape[0]):
-        residual = a @ x - b
-        history[t] = 0.5 * (residual @ residual) / m
-        grad = (a.T @ residual) / m
-        buf = momentum * buf + grad
-        step = grad + momentum * buf if nesterov else buf
-        x = x - lrs[t] * step
+        grad[:] = 0.0
+        loss = 0.0
+        for i in range(m):
+            r = -b[i]
+            for j in range(d):
+                r += a[i, j] * x[j]
+            loss += r * r
+            for j in range(d):
+                grad[j] += a[i, j] * r
+        history[t] = 0.5 * loss / m
+        for j in range(d):
+            g = grad[j] / m
+            buf[j] = momentum * buf[j] + g
+            x[j] -= lrs[t] * (g + momentum * buf[j] if nesterov else buf[j])
     return x
 
 

@@ -206,6 +206,7 @@ def bench_torch(table: Table, steps: int, repeat: int) -> None:
     group = "torch scheduler.step()"
     try:
         import torch
+
         from lrcore.adapters.torch import Scheduler
     except ImportError as err:
         table.add(group, "torch adapter", None, note=f"skipped: {err}")
@@ -228,6 +229,7 @@ def bench_optax(table: Table, steps: int, repeat: int) -> None:
         import jax
         import jax.numpy as jnp
         import optax
+
         from lrcore.adapters.optax import schedule as optax_schedule
     except ImportError as err:
         table.add(group, "optax adapter", None, note=f"skipped: {err}")

@@ -1,0 +1,82 @@
+"""optax: an lrcore schedule as an ``optax.Schedule`` that runs inside ``jax.jit``.
+
+The numba kernel cannot run in a traced graph, and a host callback would stall
+every step, so the values are tabulated once (``lrcore.adapters.sgd.table``) and
+looked up in-graph: ``lr(count) = values[clip(count, 0, n - 1)]``.  With a finite
+horizon n = ceil(horizon) + 1 and every count is exact; otherwise `steps` is
+required, counts below it are exact and later ones hold ``s(steps - 1)``.  Values
+are float32 (each rounded once from float64), float64 under ``jax_enable_x64``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from lrcore import Schedule
+from lrcore import _validate as check
+
+from .sgd import table
+
+try:
+    import jax
+    import jax.numpy as jnp
+except ModuleNotFoundError as err:
+    if err.name not in ("jax", "jaxlib"):
+        raise
+    message = "lrcore.adapters.optax needs JAX and optax: pip install 'lrcore[jax]'"
+    raise ModuleNotFoundError(message, name="jax") from err
+
+__all__ = ["TableSchedule", "schedule"]
+
+
+class TableSchedule:
+    """``count -> lr`` by table lookup; the ``optax.Schedule`` that `schedule` returns."""
+
+    __slots__ = ("schedule", "values", "_on_device", "__weakref__")
+
+    def __init__(self, s: Schedule, values: np.ndarray) -> None:
+        self.schedule = s
+        self.values = values  # float64 on the host
+        self._on_device: dict[np.dtype, jax.Array] = {}
+
+    @property
+    def size(self) -> int:
+        return int(self.values.shape[0])
+
+    def _table(self) -> jax.Array:
+        # The dtype follows jax_enable_x64 at call (trace) time; one device copy per dtype.
+        dtype = np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
+        values = self._on_device.get(dtype)
+        if values is None:
+            host = self.values if dtype == np.float64 else self.values.astype(dtype)
+            with jax.ensure_compile_time_eval():  # a concrete array even when first called under jit
+                values = self._on_device[dtype] = jnp.asarray(host)
+        return values
+
+    def __call__(self, count: Any) -> jax.Array:
+        if isinstance(count, numbers.Integral) and not isinstance(count, (bool, np.bool_)):
+            count = min(max(int(count), 0), self.size - 1)  # a host integer may exceed int32
+        step = jnp.asarray(count)
+        if not jnp.issubdtype(step.dtype, jnp.integer):
+            raise check.fail("optax.schedule", "count", f"must be an integer step count (dtype {step.dtype})", count,
+                             TypeError)
+        # Clip before indexing: a negative index would wrap around; int32 counts saturate at 2**31 - 1.
+        return self._table()[jnp.clip(step, 0, self.size - 1)]
+
+    def __repr__(self) -> str:
+        return f"lrcore.adapters.optax.schedule({self.schedule!r}, size={self.size})"
+
+
+def schedule(s: Schedule, steps: int | None = None) -> TableSchedule:
+    """An ``optax.Schedule`` (count -> lr) equal to `s` at every integer count.
+
+    `steps` is required when `s` has no finite horizon (periodic or unbounded kinds),
+    or when the horizon exceeds ``lrcore.adapters.sgd.MAX_TABLE``; it also caps the
+    table: counts from `steps` on hold ``s(steps - 1)``.
+    """
+    if not isinstance(s, Schedule):
+        raise check.fail("optax.schedule", "s", "must be an lrcore Schedule", s, TypeError)
+    return TableSchedule(s, table(s, steps, where="optax.schedule"))
