@@ -44,7 +44,9 @@ class Plateau:
     beats the best so far by `threshold` (relative or absolute); after more than
     `patience` epochs without one, the scale is multiplied by `factor` (never
     below `min_scale`) and `cooldown` epochs follow in which bad epochs are not
-    counted.  A NaN metric counts as bad.
+    counted.  A NaN metric counts as bad.  A reduction that would lower the
+    scale by `eps` or less is skipped: PyTorch's ``eps=1e-8`` on a learning
+    rate `lr` is ``eps=1e-8 / lr`` here.
     """
 
     mode: str = "min"
@@ -54,6 +56,7 @@ class Plateau:
     threshold_mode: str = "rel"
     cooldown: int = 0
     min_scale: float = 0.0
+    eps: float = 0.0
 
     def __post_init__(self) -> None:
         w = "Plateau"
@@ -64,6 +67,7 @@ class Plateau:
         check.choice(w, "threshold_mode", self.threshold_mode, ("rel", "abs"))
         object.__setattr__(self, "cooldown", check.count(w, "cooldown", self.cooldown))
         object.__setattr__(self, "min_scale", check.number(w, "min_scale", self.min_scale, ge=0, le=1))
+        object.__setattr__(self, "eps", check.number(w, "eps", self.eps, ge=0))
 
     def init(self) -> PlateauState:
         return PlateauState(best=math.inf if self.mode == "min" else -math.inf)
@@ -96,7 +100,9 @@ class Plateau:
             cooldown -= 1
             num_bad = 0
         if num_bad > self.patience:
-            scale = max(scale * self.factor, self.min_scale)
+            reduced = max(scale * self.factor, self.min_scale)
+            if scale - reduced > self.eps:
+                scale = reduced
             cooldown = self.cooldown
             num_bad = 0
         return PlateauState(best=best, num_bad=num_bad, cooldown=cooldown, scale=scale, count=state.count + 1)
