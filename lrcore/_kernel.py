@@ -219,15 +219,16 @@ def _restart_cycle(t, period, mult):
     if i < 0.0:
         i = 0.0
     # The logarithm can land one cycle off at the boundaries: settle it exactly.
-    start = period * (mult**i - 1.0) / (mult - 1.0)
+    # The geometric sum is divided first, so cycle 1 starts at exactly `period`.
+    start = period * ((mult**i - 1.0) / (mult - 1.0))
     while i > 0.0 and start > t:
         i -= 1.0
-        start = period * (mult**i - 1.0) / (mult - 1.0)
-    nxt = period * (mult ** (i + 1.0) - 1.0) / (mult - 1.0)
+        start = period * ((mult**i - 1.0) / (mult - 1.0))
+    nxt = period * ((mult ** (i + 1.0) - 1.0) / (mult - 1.0))
     while nxt <= t:
         i += 1.0
         start = nxt
-        nxt = period * (mult ** (i + 1.0) - 1.0) / (mult - 1.0)
+        nxt = period * ((mult ** (i + 1.0) - 1.0) / (mult - 1.0))
     return i, start
 
 
