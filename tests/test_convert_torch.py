@@ -601,9 +601,9 @@ def test_names_without_a_pure_form_point_to_the_replacement(name: str, kwargs: d
 def test_unknown_names_and_arguments() -> None:
     with pytest.raises(ValueError, match="unknown scheduler 'CosineLR'; known: .*StepLR"):
         lr.from_torch("CosineLR", 0.1)
-    with pytest.raises(TypeError, match="name must be a str"):
+    with pytest.raises(TypeError, match="`name` must be a string naming a scheduler"):
         lr.from_torch(tls.StepLR, 0.1, step_size=3)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"from_torch\(StepLR\): unexpected argument\(s\) foo, optimizer"):
+    with pytest.raises(TypeError, match=r"from_torch\(StepLR\): unexpected argument\(s\) optimizer, foo"):
         lr.from_torch("StepLR", 0.1, step_size=3, optimizer=None, foo=1)
     with pytest.raises(TypeError, match=r"missing required argument\(s\) step_size"):
         lr.from_torch("StepLR", 0.1)

@@ -10,7 +10,6 @@ name except ``cosine_warmup_with_min_lr``, is ``t / W`` for t < W: it starts at
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from .. import _validate as check
 from .._kinds import constant, cosine, inverse_sqrt, join, linear, polynomial, shift, wsd
 from .._schedule import Schedule
+from ._common import check_arguments, pick
 
 WHERE = "from_hf"
 MAX_CYCLES = 1000  # cosine_with_restarts builds one join piece per cycle
@@ -26,7 +26,7 @@ MAX_CYCLES = 1000  # cosine_with_restarts builds one join piece per cycle
 WSD_SHAPES = {"linear": "linear", "cosine": "cosine", "1-sqrt": "sqrt"}
 
 METRIC_DRIVEN = {
-    "reduce_lr_on_plateau": "it is ReduceLROnPlateau, driven by a metric; use lr.Plateau",
+    "reduce_lr_on_plateau": "it is ReduceLROnPlateau, driven by a metric: use lr.Plateau",
     "greedy": "GreedyLR raises and lowers the learning rate from a metric, so it is no function of t; "
     "lr.Plateau is the closest (it only lowers)",
 }
@@ -290,19 +290,9 @@ def from_hf(
     constant and constant_with_warmup).
     """
     key = getattr(name, "value", name)  # transformers' SchedulerType is a str Enum
-    if not isinstance(key, str):
-        raise check.fail(WHERE, "name", "must be a string", name, TypeError)
-    if key in METRIC_DRIVEN:
-        raise ValueError(f"{WHERE}: {key!r} has no pure-function form: {METRIC_DRIVEN[key]}")
-    builder = BUILDERS.get(key)
-    if builder is None:
-        raise check.fail(WHERE, "name", f"must be one of {', '.join(map(repr, BUILDERS))}", name)
+    builder = pick(WHERE, BUILDERS, METRIC_DRIVEN, key, "schedule")
     base = check.number(WHERE, "lr", lr, ge=0)
     warmup = None if num_warmup_steps is None else check.count(WHERE, "num_warmup_steps", num_warmup_steps)
     total = None if num_training_steps is None else check.count(WHERE, "num_training_steps", num_training_steps)
-    accepted = [p.name for p in inspect.signature(builder).parameters.values() if p.kind is p.KEYWORD_ONLY]
-    for key_arg, value in kwargs.items():
-        if key_arg not in accepted:
-            takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no keyword arguments"
-            raise check.fail(WHERE, key_arg, f"is not an argument of {key!r} ({takes})", value, TypeError)
+    check_arguments(f"{WHERE}({key!r})", key, builder, kwargs, 3)
     return builder(base, warmup, total, **kwargs)

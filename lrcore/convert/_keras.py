@@ -13,7 +13,7 @@ from typing import Any
 from .. import _validate as check
 from .._kinds import cosine, cosine_restarts, exponential, inverse_time, piecewise_constant, polynomial, warmup
 from .._schedule import Schedule
-from ._optax import Builder, call_builder, lr_value, positive
+from ._common import Builder, call_builder, lr_value, positive
 
 
 def _name(w: str, name: Any) -> None:

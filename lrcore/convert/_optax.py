@@ -7,54 +7,13 @@ Nothing here imports optax.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .. import _validate as check
 from .._kinds import constant, cosine, exponential, interpolate, join, linear, piecewise_constant, polynomial, warmup
 from .._schedule import Schedule
-
-Builder = Callable[..., Schedule]
-
-
-def call_builder(
-    where: str, builders: Mapping[str, Builder], instead: Mapping[str, str], name: Any, kwargs: Any
-) -> Schedule:
-    """Check `name` and the argument names against ``builders[name]``, then call it.
-
-    A builder's first parameter is the prefix of its error messages; the rest
-    are the peer's keyword arguments with the peer's defaults.
-    """
-    if not isinstance(name, str):
-        raise check.fail(where, "name", "must be a string naming a schedule", name, TypeError)
-    if name in instead:
-        raise ValueError(f"{where}: {name!r} is not a pure schedule; {instead[name]}")
-    if name not in builders:
-        raise ValueError(f"{where}: unknown schedule {name!r}; known: {', '.join(sorted(builders))}")
-    if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
-        raise check.fail(where, "kwargs", f"must be a dict of {name}'s keyword arguments", kwargs, TypeError)
-    builder = builders[name]
-    params = list(inspect.signature(builder).parameters.values())[1:]
-    known = {p.name for p in params}
-    unknown = [k for k in kwargs if k not in known]
-    missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs]
-    takes = ", ".join(p.name for p in params)
-    here = f"{where}({name!r})"
-    if unknown:
-        raise TypeError(f"{here}: unexpected argument(s) {', '.join(unknown)}; {name} takes {takes}")
-    if missing:
-        raise TypeError(f"{here}: missing required argument(s) {', '.join(missing)}; {name} takes {takes}")
-    return builder(here, **kwargs)
-
-
-def lr_value(w: str, name: str, x: Any) -> float:
-    """A learning-rate value: finite and >= 0."""
-    return check.number(w, name, x, ge=0)
-
-
-def positive(w: str, name: str, x: Any) -> float:
-    return check.number(w, name, x, gt=0)
+from ._common import Builder, call_builder, lr_value, positive
 
 
 def _delayed(s: Schedule, begin: float, init: float) -> Schedule:

@@ -9,7 +9,6 @@ for t < warmup_t.  With ``warmup_prefix=True`` the main schedule starts after it
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from .._kinds import (
     tanh_decay,
 )
 from .._schedule import Schedule
+from ._common import check_arguments, pick
 
 WHERE = "from_timm"
 MAX_CYCLES = 1000  # Tanh and Poly build one join piece per cycle (lrcore restarts only cosines)
@@ -306,6 +306,10 @@ def _wsd(
     return _with_warmup(main, base, w, init, True)
 
 
+INSTEAD = {
+    "PlateauLRScheduler": "it is driven by a metric, not by t: use lr.Plateau (a multiplier on any schedule)",
+}
+
 BUILDERS: dict[str, Callable[..., Schedule]] = {
     "CosineLRScheduler": _cosine,
     "TanhLRScheduler": _tanh,
@@ -331,30 +335,14 @@ def from_timm(name: str, lr: float, **kwargs: Any) -> Schedule:
     (``log(1000, 10) < 3`` with cycle_mul=10, or ``1 // 0.1 == 9`` with t_initial=0.1), and there
     timm is at the end of the previous cycle.
     """
-    if name == "PlateauLRScheduler":
-        raise ValueError(
-            f"{WHERE}: 'PlateauLRScheduler' is driven by a metric, not by t; use lr.Plateau "
-            "(a multiplier on any schedule)"
-        )
-    builder = BUILDERS.get(name) if isinstance(name, str) else None
-    if builder is None:
-        raise check.fail(WHERE, "name", f"must be one of {', '.join(map(repr, BUILDERS))}", name)
+    builder = pick(WHERE, BUILDERS, INSTEAD, name, "scheduler")
     base = check.number(WHERE, "lr", lr, ge=0)
-    params = inspect.signature(builder).parameters.values()
-    accepted = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
-    for key, value in kwargs.items():
-        if key == "noise_range_t":
-            if value is not None:
-                raise check.fail(
-                    WHERE, key, "must be None: lrcore schedules are deterministic (timm's noise is random)", value
-                )
-        elif key in INERT:
-            INERT[key](WHERE, key, value)
-        elif key not in accepted:
-            raise check.fail(
-                WHERE, key, f"is not an argument of {name} (it takes {', '.join(accepted)})", value, TypeError
-            )
-    for p in params:
-        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and p.name not in kwargs:
-            raise check.fail(WHERE, p.name, f"is required for {name}", None, TypeError)
-    return builder(base, **{k: v for k, v in kwargs.items() if k in accepted})
+    noise = kwargs.get("noise_range_t")
+    if noise is not None:
+        rule = "must be None: lrcore schedules are deterministic (timm's noise is random)"
+        raise check.fail(WHERE, "noise_range_t", rule, noise)
+    for key in INERT.keys() & kwargs.keys():
+        INERT[key](WHERE, key, kwargs[key])
+    own = {k: v for k, v in kwargs.items() if k not in INERT and k != "noise_range_t"}
+    check_arguments(f"{WHERE}({name!r})", name, builder, own, 1)
+    return builder(base, **own)

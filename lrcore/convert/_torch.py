@@ -34,12 +34,13 @@ from .._kinds import (
     step,
 )
 from .._schedule import Schedule
+from ._common import check_arguments, pick
 
 # Names torch accepts whose schedule is not a pure function of t, and what to use instead.
 _REPLACEMENTS = {
-    "LambdaLR": "lr.custom(fn) with fn(t) = lr * lr_lambda(t)",
-    "MultiplicativeLR": "lr.custom(fn) with fn(t) = lr * the product of lr_lambda(1) ... lr_lambda(t)",
-    "ReduceLROnPlateau": "lr.Plateau, a metric-driven multiplier for any schedule",
+    "LambdaLR": "use lr.custom(fn) with fn(t) = lr * lr_lambda(t) instead",
+    "MultiplicativeLR": "use lr.custom(fn) with fn(t) = lr * the product of lr_lambda(1) ... lr_lambda(t) instead",
+    "ReduceLROnPlateau": "use lr.Plateau, a metric-driven multiplier for any schedule, instead",
 }
 # Schedulers whose step multiplies the current lr (ChainedScheduler composes them); the others overwrite it.
 _MULTIPLICATIVE = {"ConstantLR", "LinearLR", "StepLR", "MultiStepLR", "ExponentialLR", "PolynomialLR"}
@@ -350,25 +351,12 @@ _BUILDERS: dict[str, Callable[..., Schedule]] = {
 
 
 def _build(w: str, name: Any, kwargs: dict[str, Any], lr: float) -> Schedule:
-    if not isinstance(name, str):
-        raise TypeError(f"{w}: the scheduler name must be a str; got {name!r}")
-    if name in _REPLACEMENTS:
-        raise ValueError(f"{w}: {name} is not a pure function of the step; use {_REPLACEMENTS[name]} instead")
-    if name not in _BUILDERS:
-        raise ValueError(f"{w}: unknown scheduler {name!r}; known: {', '.join(_BUILDERS)}")
+    builder = pick(w, _BUILDERS, _REPLACEMENTS, name, "scheduler")
     kwargs = dict(kwargs)
     if kwargs.pop("last_epoch", -1) != -1:
         raise ValueError(f"{w}: `last_epoch` resumes a scheduler; a schedule has no state: evaluate it from that t")
-    params = list(inspect.signature(_BUILDERS[name]).parameters.values())[2:]
-    unknown = sorted(set(kwargs) - {p.name for p in params})
-    if unknown:
-        raise TypeError(
-            f"{w}: unexpected argument(s) {', '.join(unknown)}; {name} takes {', '.join(p.name for p in params)}"
-        )
-    missing = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs]
-    if missing:
-        raise TypeError(f"{w}: missing required argument(s) {', '.join(missing)}")
-    return _BUILDERS[name](w, lr, **kwargs)
+    check_arguments(w, name, builder, kwargs, 2)
+    return builder(w, lr, **kwargs)
 
 
 def _child(w: str, i: int, name: str) -> str:
