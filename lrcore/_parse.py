@@ -36,9 +36,12 @@ class _Reader:
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self.value(e) for e in node.elts]
         if isinstance(node, ast.Dict):
-            if any(k is None for k in node.keys):
-                raise self.error(node, "'**' in a dict is not allowed")
-            return {self.value(k): self.value(v) for k, v in zip(node.keys, node.values, strict=True)}
+            out = {}
+            for key, item in zip(node.keys, node.values, strict=True):
+                if key is None:
+                    raise self.error(node, "'**' in a dict is not allowed")
+                out[self.value(key)] = self.value(item)
+            return out
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.value(node.operand)
             if isinstance(operand, bool) or not isinstance(operand, (int, float)):
@@ -62,7 +65,7 @@ class _Reader:
             if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
                 raise self.error(node, "'*args' and '**kwargs' are not allowed")
             args = [self.value(a) for a in node.args]
-            kwargs = {k.arg: self.value(k.value) for k in node.keywords}
+            kwargs = {str(k.arg): self.value(k.value) for k in node.keywords}
             try:
                 return fn(*args, **kwargs)
             except TypeError as err:

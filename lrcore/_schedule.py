@@ -54,6 +54,8 @@ class Schedule:
 
     kind: str
     params: tuple[tuple[str, Any], ...]
+    _hash: int | None
+    _compiled: tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]] | None
 
     def __init__(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
         object.__setattr__(self, "kind", kind)
