@@ -157,15 +157,28 @@ def _sin_sq(v):
 
 
 @njit(cache=True)
-def _cos_fall(p):
-    """(1 + cos(pi p)) / 2 for p in [0, 1], computed as cos(pi p / 2)**2."""
-    return _cos_sq(0.5 * p)
+def _cos_rise(p):
+    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2.
+
+    Falling cosines call it with the fraction *remaining*, r = 1 - progress
+    (computed as (end - t) / length, exact for whole steps), because
+    (1 + cos(pi (1 - r))) / 2 = (1 - cos(pi r)) / 2: the value keeps full
+    relative precision at both ends of the curve.
+    """
+    return _sin_sq(0.5 * p)
 
 
 @njit(cache=True)
-def _cos_rise(p):
-    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2."""
-    return _sin_sq(0.5 * p)
+def _rest_power(p, rest, k):
+    """1 - p**k, the remaining fraction after k-decay, from p and rest = 1 - p
+    (both computed directly), using whichever keeps full precision."""
+    if k == 1.0:
+        return rest
+    if p <= 0.0:
+        return 1.0
+    if p < 0.5:
+        return -math.expm1(k * math.log(p))
+    return -math.expm1(k * math.log1p(-rest))
 
 
 @njit(cache=True)
@@ -174,48 +187,59 @@ def _ease(shape, p):
     if shape == SHAPE_COSINE:
         return _cos_rise(p)
     if shape == SHAPE_SQRT:
-        return 1.0 - math.sqrt(1.0 - p)
+        return p / (1.0 + math.sqrt(1.0 - min(p, 1.0)))  # = 1 - sqrt(1 - p), exact near p = 0
     return p
 
 
 @njit(cache=True)
-def _fall(shape, p):
-    """Falling shapes on p in [0, 1]: 1 at p=0, 0 at p=1."""
+def _fall(shape, p, rest):
+    """Falling shapes at progress p, given also rest = 1 - p (each computed
+    directly, so neither end loses precision): 1 at p=0, 0 at p=1."""
     if shape == SHAPE_COSINE:
-        return _cos_fall(p)
+        return _cos_rise(rest)
     if shape == SHAPE_SQRT:
-        return 1.0 - math.sqrt(p)
-    return 1.0 - p
+        if p < 0.5:
+            return 1.0 - math.sqrt(max(p, 0.0))
+        return rest / (1.0 + math.sqrt(p))  # = 1 - sqrt(p), exact near p = 1
+    return rest
 
 
 @njit(cache=True)
-def _anneal(cos, start, end, p):
-    """One-cycle annealing from start to end, p in [0, 1]."""
+def _anneal(cos, start, end, rest):
+    """One-cycle annealing from start to end, with `rest` of the phase remaining."""
     if cos:
-        return end + (start - end) * _cos_fall(p)
-    return (end - start) * p + start
+        return end + (start - end) * _cos_rise(rest)
+    return end + (start - end) * rest
 
 
 @njit(cache=True)
 def _cosine_plain(init, steps, final, t):
     """The common cosine (exponent 1, no k-decay, not periodic); the array path's fast loop."""
-    return final + (init - final) * _cos_fall(min(t, steps) / steps)
+    return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
 
 
 @njit(cache=True)
 def _linear(start, end, steps, t):
     if t >= steps:
         return end
+    # Anchored at the nearer end, so a ramp to 0 keeps full relative precision there.
+    if t > 0.5 * steps:
+        return end + (start - end) * ((steps - t) / steps)
     return start + (end - start) * (t / steps)
 
 
 @njit(cache=True)
+def _floor_div(t, d):
+    """floor(t / d) exactly, as Python's float // (t / d itself can round up to the next integer)."""
+    return np.floor((t - np.fmod(t, d)) / d + 0.5)
+
+
+@njit(cache=True)
 def _restart_cycle(t, period, mult):
-    """Cycle index i and cycle start for SGDR with lengths period * mult**i."""
+    """Cycle index i and the time since cycle i began, for cycle lengths period * mult**i."""
     if mult == 1.0:
-        i = math.floor(t / period)
-        return i, i * period
-    i = math.floor(math.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
+        return _floor_div(t, period), np.fmod(t, period)  # fmod is exact: the phase survives any t
+    i = np.floor(math.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
     if i < 0.0:
         i = 0.0
     # The logarithm can land one cycle off at the boundaries: settle it exactly.
@@ -229,7 +253,7 @@ def _restart_cycle(t, period, mult):
         i += 1.0
         start = nxt
         nxt = period * ((mult ** (i + 1.0) - 1.0) / (mult - 1.0))
-    return i, start
+    return i, t - start
 
 
 @njit(cache=True)
@@ -240,15 +264,17 @@ def _leaf(prog, kind, o, t):
     if kind == LINEAR:
         return _linear(prog[o], prog[o + 1], prog[o + 2], t)
     if kind == STEP:
-        return prog[o] * prog[o + 2] ** math.floor(t / prog[o + 1])
+        if prog[o] == 0.0:
+            return 0.0  # not 0 * inf when gamma > 1
+        return prog[o] * prog[o + 2] ** _floor_div(t, prog[o + 1])
     if kind == MULTISTEP:
         m = int(prog[o + 2])
         return prog[o] * prog[o + 1] ** _count_le(prog, o + 3, m, t)
     if kind == EXPONENTIAL:
         init, gamma, every = prog[o], prog[o + 1], prog[o + 2]
-        e = t / every
-        if prog[o + 3] != 0.0:
-            e = math.floor(e)
+        if init == 0.0:
+            return 0.0
+        e = _floor_div(t, every) if prog[o + 3] != 0.0 else t / every
         v = init * gamma**e
         if prog[o + 4] != 0.0:
             end = prog[o + 5]
@@ -258,47 +284,56 @@ def _leaf(prog, kind, o, t):
                 v = min(v, end)
         return v
     if kind == INVERSE_TIME:
-        e = t / prog[o + 2]
-        if prog[o + 3] != 0.0:
-            e = math.floor(e)
+        e = _floor_div(t, prog[o + 2]) if prog[o + 3] != 0.0 else t / prog[o + 2]
         return prog[o] / (1.0 + prog[o + 1] * e)
     if kind == POLYNOMIAL:
-        init, end, steps, power = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-        if prog[o + 4] != 0.0:
-            # Keras' cycle: the horizon grows to the next multiple of steps.
-            steps = steps * max(1.0, math.ceil(t / steps))
-            p = t / steps
+        init, end, steps, power, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 5]
+        # Progress p and rest = 1 - p, each computed directly (no cancellation at either end).
+        if prog[o + 4] == 0.0:
+            done = min(t, steps)
+            p = done / steps
+            rest = (steps - done) / steps
         else:
-            p = min(t, steps) / steps
-        if prog[o + 5] != 1.0:
-            p = p ** prog[o + 5]
-        return (init - end) * (1.0 - p) ** power + end
+            # Keras' cycle: the horizon grows to the next multiple of steps,
+            # span = m * steps with m = ceil(t / steps) (1 at t = 0).
+            into = np.fmod(t, steps)
+            if t == 0.0:
+                p, rest = 0.0, 1.0
+            elif into == 0.0:
+                p, rest = 1.0, 0.0
+            else:
+                span = steps * (_floor_div(t, steps) + 1.0)
+                p = t / span
+                rest = (steps - into) / span
+        return (init - end) * _rest_power(p, rest, k) ** power + end
     if kind == COSINE:
         init, steps, final, exponent, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
         periodic = prog[o + 5] != 0.0
         if exponent == 1.0 and k == 1.0 and not periodic:
             return _cosine_plain(init, steps, final, t)
         if periodic:
-            # The wave's phase in [0, 2), folded onto [0, 1] by the symmetry cos(pi (2 - p)) = cos(pi p).
-            p = t / steps
-            p = p - 2.0 * math.floor(0.5 * p)
-            if p > 1.0:
-                p = 2.0 - p
+            # The wave's phase (fmod is exact, so it survives any t), folded
+            # onto one half-wave by the symmetry cos(pi (2 - p)) = cos(pi p).
+            into = np.fmod(t, 2.0 * steps)
+            if into > steps:
+                into = 2.0 * steps - into
+            rest = (steps - into) / steps
         else:
-            p = (min(t, steps) / steps) ** k
-        c = _cos_fall(p)
+            done = min(t, steps)
+            rest = _rest_power(done / steps, (steps - done) / steps, k)
+        c = _cos_rise(rest)
         if exponent != 1.0:
             c = c**exponent
         return final + (init - final) * c
     if kind == COSINE_RESTARTS:
         init, period, final = prog[o], prog[o + 1], prog[o + 2]
         mult, decay, k = prog[o + 3], prog[o + 4], prog[o + 5]
-        i, start = _restart_cycle(t, period, mult)
-        p = (t - start) / (period * mult**i)
-        if k != 1.0:
-            p = p**k
+        i, into = _restart_cycle(t, period, mult)
+        length = period * mult**i
+        into = min(into, length)
+        rest = _rest_power(into / length, (length - into) / length, k)
         peak = init * decay**i
-        return final + (peak - final) * _cos_fall(p)
+        return final + (peak - final) * _cos_rise(rest)
     if kind == ONE_CYCLE:
         peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]
         initial = peak / prog[o + 3]
@@ -308,26 +343,28 @@ def _leaf(prog, kind, o, t):
         if t >= steps:
             return low
         if t < up:
-            return _anneal(cos, initial, peak, t / up)
+            return _anneal(cos, initial, peak, (up - t) / up)
         if prog[o + 6] != 0.0:
             if t < 2.0 * up:
-                return _anneal(cos, peak, initial, (t - up) / up)
-            return _anneal(cos, initial, low, (t - 2.0 * up) / (steps - 2.0 * up))
-        return _anneal(cos, peak, low, (t - up) / (steps - up))
+                return _anneal(cos, peak, initial, (2.0 * up - t) / up)
+            return _anneal(cos, initial, low, (steps - t) / (steps - 2.0 * up))
+        return _anneal(cos, peak, low, (steps - t) / (steps - up))
     if kind == CYCLIC:
         base, peak, up, down = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
         total = up + down
         ratio = up / total
-        cycle = math.floor(1.0 + t / total)
-        x = 1.0 + t / total - cycle
+        into = np.fmod(t, total)  # exact, so the phase survives any t
+        x = into / total
         if x <= ratio:
             s = x / ratio
         else:
             s = (x - 1.0) / (ratio - 1.0)
         mode = prog[o + 4]
         height = (peak - base) * s
+        if height == 0.0:
+            return base  # not 0 * inf for a growing envelope
         if mode == TRIANGULAR2:
-            return base + height * (1.0 / 2.0 ** (cycle - 1.0))
+            return base + height * 0.5 ** _floor_div(t, total)
         if mode == EXP_RANGE:
             return base + height * prog[o + 5] ** t
         return base + height
@@ -343,10 +380,12 @@ def _leaf(prog, kind, o, t):
             return prog[values + m - 1]
         t0, t1 = prog[times + i - 1], prog[times + i]
         v0, v1 = prog[values + i - 1], prog[values + i]
-        p = (t - t0) / (t1 - t0)
+        rest = (t1 - t) / (t1 - t0)
         if prog[o] != 0.0:
-            return v1 + (v0 - v1) * _cos_fall(p)
-        return v0 + (v1 - v0) * p
+            return v1 + (v0 - v1) * _cos_rise(rest)
+        if rest < 0.5:  # anchored at the nearer point, as _linear
+            return v1 + (v0 - v1) * rest
+        return v0 + (v1 - v0) * ((t - t0) / (t1 - t0))
     if kind == INVERSE_SQRT:
         peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
         if t < warmup:
@@ -360,7 +399,10 @@ def _leaf(prog, kind, o, t):
         if t < steps - decay:
             return peak
         if t < steps:
-            return final + (peak - final) * _fall(int(prog[o + 7]), (t - (steps - decay)) / decay)
+            # Clamped: for a tiny decay, steps - t can round past the decay's length.
+            p = max((t - (steps - decay)) / decay, 0.0)
+            rest = min((steps - t) / decay, 1.0)
+            return final + (peak - final) * _fall(int(prog[o + 7]), p, rest)
         return final
     if kind == TANH_DECAY:
         init, steps, final, lower, upper = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
@@ -534,7 +576,7 @@ def _first_at_or_after(t0, n, b):
     """Smallest k in [0, n] with t0 + k >= b, computed as the scalar path compares."""
     if t0 >= b:
         return 0
-    k = int(min(float(n), max(0.0, math.ceil(b - t0))))
+    k = int(min(float(n), max(0.0, np.ceil(b - t0))))
     while k > 0 and t0 + (k - 1) >= b:
         k -= 1
     while k < n and t0 + k < b:
@@ -701,10 +743,10 @@ def eval_many(prog, ts, out):
 
 
 def eval_one_python(prog, t, customs):
-    """The same interpreter run as plain Python, for schedules with custom leaves.
+    """The stack interpreter run as plain Python, for schedules with custom leaves.
 
     Its leaves and combinators still call the compiled helpers; only the walk
     itself runs in Python, so it can call the user's functions.
     """
-    walk = getattr(_eval_one, "py_func", _eval_one)
-    return walk(prog, t, customs)
+    walk = getattr(_eval_stack, "py_func", _eval_stack)
+    return walk(prog, 0, t, customs)

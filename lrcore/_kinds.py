@@ -51,6 +51,14 @@ def _unbounded(s: Schedule) -> float | None:
     return None
 
 
+def _later(b: float, h: float) -> float:
+    """The first float x >= b + h at which a child started at b sees x - b >= h."""
+    x = b + h
+    while x - b < h:
+        x = math.nextafter(x, math.inf)
+    return x
+
+
 # ---------------------------------------------------------------------------
 # Leaves
 
@@ -74,7 +82,9 @@ def linear(*, start: float, end: float, steps: float) -> Schedule:
 
 
 def _step_horizon(s: Schedule) -> float | None:
-    return 0.0 if s["gamma"] == 1.0 or s["init"] == 0.0 else None
+    if s["gamma"] == 1.0 or s["init"] == 0.0:
+        return 0.0
+    return s["step_size"] if s["gamma"] == 0.0 else None
 
 
 @register("step", _leaf(K.STEP, "init", "step_size", "gamma"), _step_horizon)
@@ -96,7 +106,9 @@ def _encode_multistep(s: Schedule) -> Encoded:
 
 def _multistep_horizon(s: Schedule) -> float | None:
     ms = s["milestones"]
-    return ms[-1] if ms and s["gamma"] != 1.0 and s["init"] != 0.0 else 0.0
+    if not ms or s["gamma"] == 1.0 or s["init"] == 0.0:
+        return 0.0
+    return ms[0] if s["gamma"] == 0.0 else ms[-1]
 
 
 @register("multistep", _encode_multistep, _multistep_horizon)
@@ -125,11 +137,19 @@ def _exponential_horizon(s: Schedule) -> float | None:
         return None
     if end == 0.0 or (gamma < 1.0 and init <= end) or (gamma > 1.0 and init >= end):
         return None if end == 0.0 else 0.0
-    exponent = math.log(end / init) / math.log(gamma)
+    ratio = end / init
+    if not 0.0 < ratio < math.inf:  # end / init over- or underflows for subnormal values
+        return None
+    exponent = math.log(ratio) / math.log(gamma)
+    every = s["every"]
     # Round outwards: the exact crossing may sit a few ulps past the float estimate.
     if s["staircase"]:
-        return s["every"] * math.ceil(exponent * (1 + 1e-12))
-    return s["every"] * exponent * (1 + 1e-12)
+        steps = math.ceil(exponent * (1 + 1e-12))
+        h = every * steps
+        while h // every < steps:  # the kernel floors t / every exactly, as Python's //
+            h = math.nextafter(h, math.inf)
+        return h
+    return every * exponent * (1 + 1e-12)
 
 
 @register("exponential", _encode_exponential, _exponential_horizon)
@@ -339,14 +359,21 @@ def cyclic(
     by ``gamma ** t``.  `step_down` defaults to `step_up`; 0 makes a sawtooth.
     """
     w = "cyclic"
+    base = check.number(w, "base", base, ge=0)
+    peak = check.number(w, "peak", peak, ge=0)
+    mode = check.choice(w, "mode", mode, tuple(CYCLIC_MODES))
+    gamma = check.number(w, "gamma", gamma, gt=0)
+    if mode == "exp_range" and gamma > 1.0 and peak < base:
+        # The growing envelope would take an inverted wave below 0.
+        raise check.fail(w, "gamma", f"must be <= 1 for mode='exp_range' when peak={peak:g} < base={base:g}", gamma)
     return _node(
         w,
-        base=check.number(w, "base", base, ge=0),
-        peak=check.number(w, "peak", peak, ge=0),
+        base=base,
+        peak=peak,
         step_up=check.number(w, "step_up", step_up, gt=0),
         step_down=None if step_down is None else check.number(w, "step_down", step_down, ge=0),
-        mode=check.choice(w, "mode", mode, tuple(CYCLIC_MODES)),
-        gamma=check.number(w, "gamma", gamma, gt=0),
+        mode=mode,
+        gamma=gamma,
     )
 
 
@@ -513,7 +540,7 @@ def _encode_join(s: Schedule) -> Encoded:
 def _join_horizon(s: Schedule) -> float | None:
     last = s["schedules"][-1].horizon
     bs = s["boundaries"]
-    return None if last is None else (bs[-1] if bs else 0.0) + last
+    return None if last is None else _later(bs[-1] if bs else 0.0, last)
 
 
 @register("join", _encode_join, _join_horizon)
@@ -538,7 +565,7 @@ def _encode_warmup(s: Schedule) -> Encoded:
 
 def _warmup_horizon(s: Schedule) -> float | None:
     h = s["schedule"].horizon
-    return None if h is None else s["steps"] + h
+    return None if h is None else _later(s["steps"], h)
 
 
 @register("warmup", _encode_warmup, _warmup_horizon, positional=("schedule",))
@@ -631,7 +658,12 @@ def _encode_shift(s: Schedule) -> Encoded:
 
 def _shift_horizon(s: Schedule) -> float | None:
     h = s["schedule"].horizon
-    return None if h is None else max(0.0, h - s["steps"])
+    if h is None:
+        return None
+    x = max(0.0, h - s["steps"])
+    while x + s["steps"] < h:
+        x = math.nextafter(x, math.inf)
+    return x
 
 
 @register("shift", _encode_shift, _shift_horizon, positional=("schedule",))

@@ -85,7 +85,9 @@ class Plateau:
         """The state after one more epoch whose metric is `metric`."""
         if not isinstance(state, PlateauState):
             raise check.fail("Plateau.update", "state", "must be a PlateauState (from init())", state, TypeError)
-        if isinstance(metric, (bool, np.bool_)) or not isinstance(metric, numbers.Real):
+        if isinstance(metric, (bool, np.bool_)):
+            raise check.fail("Plateau.update", "metric", "must be a real number, not a bool", metric, TypeError)
+        if not isinstance(metric, numbers.Real):
             try:
                 metric = float(metric)  # 0-d arrays and tensors
             except (TypeError, ValueError):
