@@ -1,0 +1,299 @@
+"""Bad input is refused where it enters, with the exception type and a message that names the place,
+the parameter and the value: ``cosine: `steps` must be > 0; got steps=0``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lrcore as lr
+
+COS = lr.cosine(init=1.0, steps=10)
+NAN, INF = math.nan, math.inf
+
+# (call, exception type, where, parameter): each call is one bad argument to an otherwise valid call.
+BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
+    # constant
+    ("constant-negative", lambda: lr.constant(value=-0.1), ValueError, "constant", "value"),
+    ("constant-nan", lambda: lr.constant(value=NAN), ValueError, "constant", "value"),
+    ("constant-inf", lambda: lr.constant(value=INF), ValueError, "constant", "value"),
+    ("constant-str", lambda: lr.constant(value="0.1"), TypeError, "constant", "value"),
+    ("constant-bool", lambda: lr.constant(value=True), TypeError, "constant", "value"),
+    ("constant-none", lambda: lr.constant(value=None), TypeError, "constant", "value"),
+    ("constant-complex", lambda: lr.constant(value=1j), TypeError, "constant", "value"),
+    # linear
+    ("linear-steps-zero", lambda: lr.linear(start=0.0, end=1.0, steps=0), ValueError, "linear", "steps"),
+    ("linear-steps-negative", lambda: lr.linear(start=0.0, end=1.0, steps=-5), ValueError, "linear", "steps"),
+    ("linear-start-negative", lambda: lr.linear(start=-1.0, end=1.0, steps=5), ValueError, "linear", "start"),
+    ("linear-end-nan", lambda: lr.linear(start=0.0, end=NAN, steps=5), ValueError, "linear", "end"),
+    ("linear-steps-bool", lambda: lr.linear(start=0.0, end=1.0, steps=True), TypeError, "linear", "steps"),
+    # step / multistep
+    ("step-size-zero", lambda: lr.step(init=1.0, step_size=0), ValueError, "step", "step_size"),
+    ("step-gamma-negative", lambda: lr.step(init=1.0, step_size=3, gamma=-0.1), ValueError, "step", "gamma"),
+    ("step-init-inf", lambda: lr.step(init=INF, step_size=3), ValueError, "step", "init"),
+    ("multistep-unsorted", lambda: lr.multistep(init=1.0, milestones=[5, 3]), ValueError, "multistep", "milestones"),
+    ("multistep-negative", lambda: lr.multistep(init=1.0, milestones=[-1, 3]), ValueError, "multistep",
+     "milestones"),
+    ("multistep-nan", lambda: lr.multistep(init=1.0, milestones=[1, NAN]), ValueError, "multistep", "milestones"),
+    ("multistep-str", lambda: lr.multistep(init=1.0, milestones="3,6"), TypeError, "multistep", "milestones"),
+    ("multistep-set", lambda: lr.multistep(init=1.0, milestones={3, 6}), TypeError, "multistep", "milestones"),
+    ("multistep-element-str", lambda: lr.multistep(init=1.0, milestones=[3, "6"]), TypeError, "multistep",
+     "milestones"),
+    ("multistep-gamma-negative", lambda: lr.multistep(init=1.0, milestones=[3], gamma=-1), ValueError, "multistep",
+     "gamma"),
+    # exponential / inverse_time
+    ("exponential-gamma-zero", lambda: lr.exponential(init=1.0, gamma=0), ValueError, "exponential", "gamma"),
+    ("exponential-every-zero", lambda: lr.exponential(init=1.0, gamma=0.5, every=0), ValueError, "exponential",
+     "every"),
+    ("exponential-floor-above-init", lambda: lr.exponential(init=1.0, gamma=0.5, end=2.0), ValueError,
+     "exponential", "end"),
+    ("exponential-ceiling-below-init", lambda: lr.exponential(init=1.0, gamma=2.0, end=0.5), ValueError,
+     "exponential", "end"),
+    ("exponential-staircase-int", lambda: lr.exponential(init=1.0, gamma=0.5, staircase=1), TypeError,
+     "exponential", "staircase"),
+    ("inverse_time-rate-negative", lambda: lr.inverse_time(init=1.0, rate=-1), ValueError, "inverse_time", "rate"),
+    ("inverse_time-every-negative", lambda: lr.inverse_time(init=1.0, rate=1, every=-2), ValueError,
+     "inverse_time", "every"),
+    # polynomial
+    ("polynomial-power-zero", lambda: lr.polynomial(init=1.0, end=0.0, steps=10, power=0), ValueError, "polynomial",
+     "power"),
+    ("polynomial-k_decay-zero", lambda: lr.polynomial(init=1.0, end=0.0, steps=10, k_decay=0), ValueError,
+     "polynomial", "k_decay"),
+    ("polynomial-cycle-str", lambda: lr.polynomial(init=1.0, end=0.0, steps=10, cycle="yes"), TypeError,
+     "polynomial", "cycle"),
+    ("polynomial-end-negative", lambda: lr.polynomial(init=1.0, end=-1e-9, steps=10), ValueError, "polynomial",
+     "end"),
+    # cosine
+    ("cosine-steps-zero", lambda: lr.cosine(init=1.0, steps=0), ValueError, "cosine", "steps"),
+    ("cosine-final-negative", lambda: lr.cosine(init=1.0, steps=10, final=-0.1), ValueError, "cosine", "final"),
+    ("cosine-exponent-zero", lambda: lr.cosine(init=1.0, steps=10, exponent=0), ValueError, "cosine", "exponent"),
+    ("cosine-periodic-k_decay", lambda: lr.cosine(init=1.0, steps=10, periodic=True, k_decay=2), ValueError,
+     "cosine", "k_decay"),
+    ("cosine-periodic-none", lambda: lr.cosine(init=1.0, steps=10, periodic=None), TypeError, "cosine", "periodic"),
+    ("cosine-init-str", lambda: lr.cosine(init="1e-3", steps=10), TypeError, "cosine", "init"),
+    # cosine_restarts
+    ("cosine_restarts-period-zero", lambda: lr.cosine_restarts(init=1.0, period=0), ValueError, "cosine_restarts",
+     "period"),
+    ("cosine_restarts-mult-below-one", lambda: lr.cosine_restarts(init=1.0, period=10, period_mult=0.5), ValueError,
+     "cosine_restarts", "period_mult"),
+    ("cosine_restarts-decay-negative", lambda: lr.cosine_restarts(init=1.0, period=10, decay=-0.5), ValueError,
+     "cosine_restarts", "decay"),
+    ("cosine_restarts-k_decay-negative", lambda: lr.cosine_restarts(init=1.0, period=10, k_decay=-1), ValueError,
+     "cosine_restarts", "k_decay"),
+    # one_cycle
+    ("one_cycle-steps-zero", lambda: lr.one_cycle(peak=1.0, steps=0), ValueError, "one_cycle", "steps"),
+    ("one_cycle-pct-zero", lambda: lr.one_cycle(peak=1.0, steps=100, pct_start=0), ValueError, "one_cycle",
+     "pct_start"),
+    ("one_cycle-pct-one", lambda: lr.one_cycle(peak=1.0, steps=100, pct_start=1.0), ValueError, "one_cycle",
+     "pct_start"),
+    ("one_cycle-pct-half-three-phase", lambda: lr.one_cycle(peak=1.0, steps=100, pct_start=0.5, three_phase=True),
+     ValueError, "one_cycle", "pct_start"),
+    ("one_cycle-anneal", lambda: lr.one_cycle(peak=1.0, steps=100, anneal="cosine"), ValueError, "one_cycle",
+     "anneal"),
+    ("one_cycle-div-zero", lambda: lr.one_cycle(peak=1.0, steps=100, div_factor=0), ValueError, "one_cycle",
+     "div_factor"),
+    ("one_cycle-final-div-negative", lambda: lr.one_cycle(peak=1.0, steps=100, final_div_factor=-1), ValueError,
+     "one_cycle", "final_div_factor"),
+    ("one_cycle-anneal-not-str", lambda: lr.one_cycle(peak=1.0, steps=100, anneal=1), TypeError, "one_cycle",
+     "anneal"),
+    # cyclic
+    ("cyclic-step_up-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=0), ValueError, "cyclic", "step_up"),
+    ("cyclic-step_down-negative", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, step_down=-1), ValueError,
+     "cyclic", "step_down"),
+    ("cyclic-mode", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="triangle"), ValueError, "cyclic",
+     "mode"),
+    ("cyclic-gamma-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="exp_range", gamma=0), ValueError,
+     "cyclic", "gamma"),
+    ("cyclic-base-negative", lambda: lr.cyclic(base=-0.1, peak=1.0, step_up=4), ValueError, "cyclic", "base"),
+    # piecewise_constant / interpolate
+    ("piecewise-lengths", lambda: lr.piecewise_constant(boundaries=[3, 6], values=[1.0, 0.1]), ValueError,
+     "piecewise_constant", "values"),
+    ("piecewise-zero-boundary", lambda: lr.piecewise_constant(boundaries=[0, 6], values=[1.0, 0.1, 0.01]),
+     ValueError, "piecewise_constant", "boundaries"),
+    ("piecewise-repeated", lambda: lr.piecewise_constant(boundaries=[3, 3], values=[1.0, 0.1, 0.01]), ValueError,
+     "piecewise_constant", "boundaries"),
+    ("piecewise-negative-value", lambda: lr.piecewise_constant(boundaries=[3], values=[1.0, -0.1]), ValueError,
+     "piecewise_constant", "values"),
+    ("piecewise-2d-array", lambda: lr.piecewise_constant(boundaries=np.ones((2, 2)), values=[1.0]), ValueError,
+     "piecewise_constant", "boundaries"),
+    ("interpolate-empty", lambda: lr.interpolate(points=[]), ValueError, "interpolate", "points"),
+    ("interpolate-not-at-zero", lambda: lr.interpolate(points=[(1, 0.1), (5, 0.2)]), ValueError, "interpolate",
+     "points"),
+    ("interpolate-not-pairs", lambda: lr.interpolate(points=[(0, 0.1, 3)]), TypeError, "interpolate", "points"),
+    ("interpolate-unsorted", lambda: lr.interpolate(points=[(0, 0.1), (5, 0.2), (4, 0.3)]), ValueError,
+     "interpolate", "points"),
+    ("interpolate-negative-value", lambda: lr.interpolate(points=[(0, 0.1), (5, -0.2)]), ValueError, "interpolate",
+     "points"),
+    ("interpolate-shape", lambda: lr.interpolate(points=[(0, 0.1)], shape="sqrt"), ValueError, "interpolate",
+     "shape"),
+    # inverse_sqrt / wsd / tanh_decay
+    ("inverse_sqrt-warmup-negative", lambda: lr.inverse_sqrt(peak=1.0, warmup=-1), ValueError, "inverse_sqrt",
+     "warmup"),
+    ("inverse_sqrt-timescale-zero", lambda: lr.inverse_sqrt(peak=1.0, warmup=10, timescale=0), ValueError,
+     "inverse_sqrt", "timescale"),
+    ("wsd-too-long", lambda: lr.wsd(peak=1.0, steps=100, warmup=60, decay=50), ValueError, "wsd", "decay"),
+    ("wsd-warmup-negative", lambda: lr.wsd(peak=1.0, steps=100, warmup=-1, decay=50), ValueError, "wsd", "warmup"),
+    ("wsd-shape", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, decay_shape="exponential"), ValueError,
+     "wsd", "decay_shape"),
+    ("wsd-warmup-shape", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, warmup_shape="cos"), ValueError,
+     "wsd", "warmup_shape"),
+    ("wsd-start-negative", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, start=-1.0), ValueError, "wsd",
+     "start"),
+    ("tanh-bounds", lambda: lr.tanh_decay(init=1.0, steps=10, lower=3, upper=3), ValueError, "tanh_decay", "upper"),
+    ("tanh-lower-nan", lambda: lr.tanh_decay(init=1.0, steps=10, lower=NAN), ValueError, "tanh_decay", "lower"),
+    ("tanh-steps-zero", lambda: lr.tanh_decay(init=1.0, steps=0), ValueError, "tanh_decay", "steps"),
+    # custom
+    ("custom-not-callable", lambda: lr.custom(0.1), TypeError, "custom", "fn"),
+    # combinators
+    ("join-empty", lambda: lr.join([], boundaries=[]), ValueError, "join", "schedules"),
+    ("join-lengths", lambda: lr.join([COS, COS], boundaries=[]), ValueError, "join", "boundaries"),
+    ("join-not-schedule", lambda: lr.join([COS, 0.1], boundaries=[5]), TypeError, "join", "schedules[1]"),
+    ("join-zero-boundary", lambda: lr.join([COS, COS], boundaries=[0]), ValueError, "join", "boundaries"),
+    ("join-unsorted", lambda: lr.join([COS, COS, COS], boundaries=[5, 2]), ValueError, "join", "boundaries"),
+    ("warmup-not-schedule", lambda: lr.warmup(0.1, steps=10), TypeError, "warmup", "schedule"),
+    ("warmup-steps-zero", lambda: lr.warmup(COS, steps=0), ValueError, "warmup", "steps"),
+    ("warmup-shape", lambda: lr.warmup(COS, steps=10, shape="sqrt"), ValueError, "warmup", "shape"),
+    ("warmup-exponential-from-zero", lambda: lr.warmup(COS, steps=10, shape="exponential"), ValueError, "warmup",
+     "start"),
+    ("warmup-exponential-to-zero", lambda: lr.warmup(lr.constant(value=0.0), steps=10, start=0.1,
+                                                     shape="exponential"), ValueError, "warmup", "schedule"),
+    ("scale-negative", lambda: lr.scale(COS, factor=-1.0), ValueError, "scale", "factor"),
+    ("scale-operator-negative", lambda: COS * -2.0, ValueError, "scale", "factor"),
+    ("add-operator-negative", lambda: COS + -0.5, ValueError, "constant", "value"),
+    ("scale-not-schedule", lambda: lr.scale("cos", factor=2.0), TypeError, "scale", "schedule"),
+    ("product-not-schedule", lambda: lr.product(COS, 2.0), TypeError, "product", "second"),
+    ("add-not-schedule", lambda: lr.add(None, COS), TypeError, "add", "first"),
+    ("clip-hi-below-lo", lambda: lr.clip(COS, lo=0.5, hi=0.1), ValueError, "clip", "hi"),
+    ("clip-lo-negative", lambda: lr.clip(COS, lo=-0.5), ValueError, "clip", "lo"),
+    ("shift-negative", lambda: lr.shift(COS, steps=-1), ValueError, "shift", "steps"),
+    ("shift-nan", lambda: lr.shift(COS, steps=NAN), ValueError, "shift", "steps"),
+    # evaluation and tools
+    ("array-n-negative", lambda: COS.array(-1), ValueError, "array", "n"),
+    ("array-n-float", lambda: COS.array(10.0), TypeError, "array", "n"),
+    ("array-n-bool", lambda: COS.array(True), TypeError, "array", "n"),
+    ("array-n-str", lambda: COS.array("10"), TypeError, "array", "n"),
+    ("array-start-negative", lambda: COS.array(10, start=-1), ValueError, "array", "start"),
+    ("array-start-nan", lambda: COS.array(10, start=NAN), ValueError, "array", "start"),
+    ("array-start-inf", lambda: COS.array(10, start=INF), ValueError, "array", "start"),
+    ("array-start-str", lambda: COS.array(10, start="0"), TypeError, "array", "start"),
+    ("array-dtype-int", lambda: COS.array(10, dtype=np.int32), ValueError, "array", "dtype"),
+    ("array-dtype-float16", lambda: COS.array(10, dtype=np.float16), ValueError, "array", "dtype"),
+    ("array-dtype-complex", lambda: COS.array(10, dtype=complex), ValueError, "array", "dtype"),
+    ("chunks-size-zero", lambda: next(COS.chunks(10, size=0)), ValueError, "chunks", "size"),
+    ("chunks-n-negative", lambda: next(COS.chunks(-10)), ValueError, "chunks", "n"),
+    ("summary-steps-zero", lambda: lr.summary(COS, 0), ValueError, "summary", "steps"),
+    ("summary-steps-float", lambda: lr.summary(COS, 10.5), TypeError, "summary", "steps"),
+    ("summary-not-schedule", lambda: lr.summary(0.1, 10), TypeError, "summary", "schedule"),
+    ("iterate-start-negative", lambda: next(lr.iterate(COS, -1)), ValueError, "iterate", "start"),
+    ("iterate-chunk-zero", lambda: next(lr.iterate(COS, 0, chunk=0)), ValueError, "iterate", "chunk"),
+]
+
+
+def test_catalogue_is_large() -> None:
+    assert len(BAD) >= 60
+    assert len({name for name, *_ in BAD}) == len(BAD)
+
+
+@pytest.mark.parametrize(("call", "exc", "where", "name"), [pytest.param(*case[1:], id=case[0]) for case in BAD])
+def test_bad_argument_is_refused_with_its_name(
+    call: Callable[[], Any], exc: type[Exception], where: str, name: str
+) -> None:
+    with pytest.raises(exc) as info:
+        call()
+    message = str(info.value)
+    assert message.startswith(f"{where}:"), message
+    assert f"`{name}`" in message, message
+    assert f"got {name.split('[')[0]}" in message, message
+
+
+# ---------------------------------------------------------------------------
+# Times
+
+
+BAD_TIMES: list[tuple[Any, type[Exception], str]] = [
+    (-1, ValueError, "-1"),
+    (-0.5, ValueError, "-0.5"),
+    (-1e-300, ValueError, "-1e-300"),
+    (NAN, ValueError, "nan"),
+    (INF, ValueError, "inf"),
+    (-INF, ValueError, "-inf"),
+    (np.float64(NAN), ValueError, "nan"),
+    (np.float32(-2.0), ValueError, "-2.0"),
+    (np.int64(-3), ValueError, "-3"),
+    ("5", TypeError, "'5'"),
+    (True, TypeError, "True"),
+    (False, TypeError, "False"),
+    (np.bool_(True), TypeError, "True"),
+    (1 + 2j, TypeError, "(1+2j)"),
+    (None, TypeError, "None"),
+    (object(), TypeError, "object"),
+]
+
+
+@pytest.mark.parametrize(("t", "exc", "shown"), [pytest.param(*case, id=repr(case[0])) for case in BAD_TIMES])
+@pytest.mark.parametrize("s", [COS, lr.warmup(COS, steps=3) * 0.5, lr.product(COS, lr.step(init=1, step_size=2))],
+                         ids=["leaf", "combined", "product"])
+def test_bad_time_is_refused_naming_it(s: lr.Schedule, t: Any, exc: type[Exception], shown: str) -> None:
+    with pytest.raises(exc) as info:
+        s(t)
+    assert "`t`" in str(info.value) and "got t=" in str(info.value)
+    assert shown in str(info.value)
+
+
+BAD_TIME_ARRAYS: list[tuple[Any, type[Exception], str]] = [
+    (np.array([0.0, 1.0, -1.0]), ValueError, "-1.0"),
+    (np.array([0.0, NAN]), ValueError, "nan"),
+    (np.array([[0.0, 1.0], [INF, 2.0]]), ValueError, "inf"),
+    ([0, 1, -2], ValueError, "-2"),
+    ((0.0, NAN), ValueError, "nan"),
+    (np.array([True, False]), TypeError, "bool"),
+    (np.array([1 + 0j, 2]), TypeError, "complex"),
+    (np.array(["0", "1"]), TypeError, "dtype"),
+    ([0, "1"], TypeError, "dtype"),
+    (np.array([0.0, None], dtype=object), TypeError, "object"),
+]
+
+
+@pytest.mark.parametrize(("ts", "exc", "shown"), [pytest.param(*c, id=f"{i}") for i, c in enumerate(BAD_TIME_ARRAYS)])
+def test_bad_time_inside_an_array_is_refused(ts: Any, exc: type[Exception], shown: str) -> None:
+    with pytest.raises(exc) as info:
+        COS(ts)
+    assert shown in str(info.value)
+
+
+def test_good_times_of_every_numeric_type_agree() -> None:
+    """Python and numpy ints and floats, and exact rationals, are times; all give the float value."""
+    from fractions import Fraction
+
+    want = COS(3.0)
+    for t in (3, 3.0, np.int8(3), np.uint64(3), np.int64(3), np.float32(3.0), np.float64(3.0), Fraction(3, 1)):
+        assert COS(t) == want, repr(t)
+        assert isinstance(COS(t), float)
+    assert COS(np.array(3.0)) == want  # a 0-d array keeps its shape
+    assert COS(np.array(3.0)).shape == ()
+
+
+def test_bad_dtype_name_names_the_value() -> None:
+    with pytest.raises(TypeError, match="not-a-dtype"):
+        COS.array(10, dtype="not-a-dtype")
+
+
+# ---------------------------------------------------------------------------
+# Values that the contract forbids a valid schedule to produce
+
+
+def test_cyclic_exp_range_cannot_produce_a_negative_rate() -> None:
+    """A growing exp_range envelope (gamma > 1) on a wave that falls below base (peak < base) goes negative:
+    base + (peak - base) * s * gamma**t < 0 once gamma**t > base / (base - peak).  Such a schedule must be refused
+    at construction, or never yield a negative value."""
+    try:
+        s = lr.cyclic(base=1.0, peak=0.5, step_up=1.0, mode="exp_range", gamma=2.0)
+    except ValueError as err:
+        assert "cyclic:" in str(err)
+        return
+    values = s.array(40)
+    assert (values >= 0.0).all(), f"negative learning rates: {values[values < 0.0][:3]}"

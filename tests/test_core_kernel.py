@@ -1,0 +1,193 @@
+"""The numba kernel: one compiled evaluator for every schedule, safe from many threads, and a
+parallel path for long arrays that gives the serial path's bits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+import reference as R
+
+import lrcore as lr
+from lrcore import _kernel
+from lrcore._schedule import PARALLEL_MIN
+
+JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
+ENTRY_POINTS = ("eval_one", "eval_many", "fill_serial", "fill_parallel")
+
+MIXED = [
+    lr.warmup(lr.cosine(init=3e-4, steps=9_000, final=3e-5), steps=1_000),
+    lr.join([lr.linear(start=0.0, end=1.0, steps=7.5), lr.cyclic(base=0.1, peak=1.0, step_up=33, mode="triangular2")],
+            boundaries=[7.5]) * 0.5,
+    lr.product(lr.one_cycle(peak=1.0, steps=50_000, three_phase=True), lr.step(init=1.0, step_size=333, gamma=0.9)),
+    lr.clip(lr.shift(lr.cosine_restarts(init=1.0, period=100, period_mult=1.5, k_decay=2.0), steps=12.5) + 0.01,
+            lo=0.05, hi=0.8),
+    lr.wsd(peak=1.0, steps=300_000, warmup=1_000.5, decay=50_000, decay_shape="sqrt"),
+]
+
+
+def _compiled_signatures() -> dict[str, int]:
+    """How many compiled signatures each numba dispatcher of the kernel module holds."""
+    out = {}
+    for name in dir(_kernel):
+        signatures = getattr(getattr(_kernel, name), "signatures", None)
+        if signatures is not None:
+            out[name] = len(signatures)
+    return out
+
+
+def _distinct_schedules(count: int) -> list[lr.Schedule]:
+    """`count` different schedules over every kind and combinator (catalogue parameters, varied)."""
+    base = [lr.from_dict(spec) for specs in R.CATALOGUE.values() for spec in specs]
+    out = []
+    for i in range(count):
+        s = base[i % len(base)]
+        out.append(lr.shift(s, steps=0.5 * i) * (1.0 + i / count) if i >= len(base) else s)
+    assert len(set(out)) == count
+    return out
+
+
+def _exercise(s: lr.Schedule, parallel: bool) -> None:
+    """Every entry point: scalar int and float, ndarray, array float64/float32 (serial or parallel)."""
+    s(3), s(3.5), s(np.float32(4.0))
+    s(np.array([0.0, 1.5, 1e4]))
+    s.array(100, start=7), s.array(100, start=2.25, dtype=np.float32)
+    if parallel:
+        s.array(PARALLEL_MIN, start=1), s.array(PARALLEL_MIN, start=1, dtype=np.float32)
+
+
+@pytest.mark.skipif(JIT_OFF, reason="NUMBA_DISABLE_JIT=1: the kernels are plain Python functions, nothing compiles")
+def test_new_schedules_compile_nothing() -> None:
+    """After one warm-up schedule, 100 distinct schedules through every entry point add no signature."""
+    _exercise(MIXED[0], parallel=True)
+    before = _compiled_signatures()
+    assert all(before[name] >= 1 for name in ENTRY_POINTS), before
+    schedules = _distinct_schedules(100)
+    for i, s in enumerate(schedules):
+        _exercise(s, parallel=i % 10 == 0)
+    assert _compiled_signatures() == before
+
+
+def test_entry_points_are_the_kernel_dispatchers() -> None:
+    for name in ENTRY_POINTS:
+        fn = getattr(_kernel, name)
+        assert callable(fn)
+        assert JIT_OFF or hasattr(fn, "signatures"), f"{name} is not a numba dispatcher"
+
+
+# ---------------------------------------------------------------------------
+# Threads
+
+
+def _run_in_threads(work: Callable[[int], Any], threads: int = 8) -> list[Any]:
+    """Run work(i) in `threads` threads released together; return the results in order."""
+    barrier = threading.Barrier(threads)
+    results: list[Any] = [None] * threads
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except BaseException as err:  # noqa: BLE001 - reported to the main thread
+            errors.append(err)
+
+    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("index", range(len(MIXED)))
+def test_eight_threads_get_identical_arrays(index: int) -> None:
+    s = MIXED[index]
+    n = 5_000 if JIT_OFF else 200_000
+    want = s.array(n)
+
+    def work(i: int) -> np.ndarray:
+        # Half the threads share the schedule; the others rebuild it, so its program is compiled concurrently.
+        mine = s if i % 2 else lr.from_dict(s.to_dict())
+        return mine.array(n)
+
+    for got in _run_in_threads(work):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_eight_threads_of_scalar_calls_and_fresh_schedules() -> None:
+    ts = np.linspace(0.0, 60_000.0, 97)
+    want = [[s(t) for t in ts] for s in MIXED]
+
+    def work(i: int) -> list[list[float]]:
+        rebuilt = [lr.parse(repr(s)) for s in MIXED]
+        return [[s(t) for t in ts] for s in rebuilt]
+
+    for got in _run_in_threads(work):
+        assert got == want
+
+
+def test_eight_threads_on_the_parallel_path() -> None:
+    s = MIXED[1]
+    want = s.array(PARALLEL_MIN + 17)
+    for got in _run_in_threads(lambda i: s.array(PARALLEL_MIN + 17)):
+        np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------------------
+# Parallel path == serial path
+
+
+PARALLEL_CASES = MIXED if not JIT_OFF else MIXED[:1]
+
+
+@pytest.mark.parametrize("index", range(len(PARALLEL_CASES)))
+def test_parallel_path_equals_serial_path(index: int) -> None:
+    """n >= 2**18 runs in numba threads; the result is bit for bit the serial one (arrays below the
+    threshold, concatenated) and equals the scalar values."""
+    s = PARALLEL_CASES[index]
+    n = PARALLEL_MIN + 4_099
+    for start in (1.5,) if JIT_OFF else (0, 7, 1.5):
+        for dtype in (np.float64,) if JIT_OFF else (np.float64, np.float32):
+            big = s.array(n, start=start, dtype=dtype)
+            serial = np.concatenate(list(s.chunks(n, PARALLEL_MIN - 1, start=start, dtype=dtype)))
+            np.testing.assert_array_equal(big, serial)
+        picks = np.array([0, 1, 2047, 2048, 65_536, PARALLEL_MIN - 1, PARALLEL_MIN, n - 1])
+        big = s.array(n, start=start)
+        np.testing.assert_array_equal(big[picks], [s(start + int(i)) for i in picks])
+    if not JIT_OFF:
+        np.testing.assert_array_equal(s.array(n, dtype=np.float32), np.float32(s.array(n)))
+
+
+def test_parallel_result_does_not_depend_on_the_thread_count() -> None:
+    """The blocks follow numba's thread count; each element is the same whatever the split."""
+    s = MIXED[2]
+    n = PARALLEL_MIN + 1
+    previous = numba.get_num_threads()
+    try:
+        results = []
+        for threads in sorted({1, 2, previous}):
+            numba.set_num_threads(threads)
+            results.append(s.array(n))
+    finally:
+        numba.set_num_threads(previous)
+    for got in results[1:]:
+        np.testing.assert_array_equal(got, results[0])
+
+
+def test_ndarray_calls_keep_shape_and_order() -> None:
+    s = MIXED[3]
+    rng = np.random.default_rng(7)
+    ts = rng.uniform(0.0, 5_000.0, size=(3, 4, 5))
+    ts[0, 0, 0] = ts[2, 3, 4]  # repeated times, unsorted order
+    got = s(ts)
+    assert got.shape == ts.shape and got.dtype == np.float64
+    np.testing.assert_array_equal(got.ravel(), [s(float(t)) for t in ts.ravel()])
+    assert s(np.array([], dtype=np.float64)).shape == (0,)
+    np.testing.assert_array_equal(s(np.arange(10)), s(np.arange(10, dtype=np.float32)))
+    np.testing.assert_array_equal(s([0, 1, 2.5]), [s(0), s(1), s(2.5)])

@@ -1,0 +1,286 @@
+"""lr.Plateau, the pure reduce-on-plateau controller, against torch's ReduceLROnPlateau.
+
+torch multiplies the optimizer's lr; lrcore returns a scale, so torch's lr after each
+epoch must equal base_lr * state.scale (min_lr = base_lr * min_scale).  torch skips a
+reduction smaller than eps = 1e-8 in absolute lr, which a scale cannot know about; the
+comparisons keep every reduction well above eps, and one test shows the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import lrcore as lr
+
+torch = pytest.importorskip("torch")
+
+EPS = 1e-8  # torch's default
+
+
+def torch_lrs(base: float, metrics: list[float], **kwargs: Any) -> list[float]:
+    """torch's lr after each of the metrics, from a fresh optimizer and scheduler."""
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    out = []
+    for m in metrics:
+        sched.step(m)
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+def lrcore_states(p: lr.Plateau, metrics: list[float]) -> list[lr.PlateauState]:
+    state = p.init()
+    out = []
+    for m in metrics:
+        state = p.update(state, m)
+        out.append(state)
+    return out
+
+
+def torch_kwargs(p: lr.Plateau, base: float) -> dict[str, Any]:
+    return {
+        "mode": p.mode,
+        "factor": p.factor,
+        "patience": p.patience,
+        "threshold": p.threshold,
+        "threshold_mode": p.threshold_mode,
+        "cooldown": p.cooldown,
+        "min_lr": base * p.min_scale,
+    }
+
+
+plateaus = st.builds(
+    lr.Plateau,
+    mode=st.sampled_from(["min", "max"]),
+    factor=st.one_of(st.sampled_from([0.1, 0.5, 0.9]), st.floats(0.05, 0.95)),
+    patience=st.integers(0, 6),
+    threshold=st.one_of(st.sampled_from([0.0, 1e-4, 0.01, 0.5]), st.floats(0.0, 0.2)),
+    threshold_mode=st.sampled_from(["rel", "abs"]),
+    cooldown=st.integers(0, 4),
+    min_scale=st.sampled_from([0.0, 1e-3, 0.05, 0.3, 0.999]),
+)
+
+
+@st.composite
+def metric_sequences(draw: st.DrawFn) -> list[float]:
+    """Noisy trends with plateaus, repeats, sign changes, NaN and infinities."""
+    start = draw(st.floats(-100.0, 100.0))
+    steps = draw(
+        st.lists(
+            st.one_of(
+                st.floats(-5.0, 5.0),
+                st.just(0.0),
+                st.floats(-1e-3, 1e-3),
+                st.sampled_from([math.nan, math.inf, -math.inf]),
+            ),
+            min_size=1,
+            max_size=60,
+        )
+    )
+    out, level = [], start
+    for d in steps:
+        if math.isnan(d) or math.isinf(d):
+            out.append(d)
+        else:
+            level += d
+            out.append(level)
+    return out
+
+
+def reductions_above_eps(states: list[lr.PlateauState], base: float) -> bool:
+    """Whether every reduction lrcore makes changes base * scale by more than torch's eps (or by so
+    little, relative to the scale, that skipping it is within the comparison's 1e-12)."""
+    scales = [1.0] + [s.scale for s in states]
+    return all(a - b <= 1e-13 * b or (a - b) * base > 4 * EPS for a, b in zip(scales, scales[1:], strict=False))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(p=plateaus, metrics=metric_sequences(), base=st.sampled_from([1.0, 0.5, 0.1]))
+def test_scale_times_base_lr_equals_torch(p: lr.Plateau, metrics: list[float], base: float) -> None:
+    states = lrcore_states(p, metrics)
+    assume(reductions_above_eps(states, base))
+    want = torch_lrs(base, metrics, **torch_kwargs(p, base))
+    got = [base * s.scale for s in states]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    assert [s.count for s in states] == list(range(1, len(metrics) + 1))
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+@pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (2, 0), (2, 3), (10, 1)])
+@pytest.mark.parametrize(("factor", "min_scale"), [(0.1, 1e-4), (0.5, 0.01), (0.9, 0.3)])
+def test_grid_against_torch(mode: str, threshold_mode: str, patience: int, cooldown: int, factor: float,
+                            min_scale: float) -> None:
+    """A fixed grid on seeded sequences: flat stretches, slow drift inside the threshold, NaN bursts."""
+    rng = np.random.default_rng(zlib.crc32(repr((mode, threshold_mode, patience, cooldown, factor)).encode()))
+    sign = 1.0 if mode == "min" else -1.0
+    metrics = list(10.0 + sign * np.cumsum(rng.choice([-1.0, 0.0, 0.0, 1e-6, 0.5], size=60)))
+    for i in rng.choice(60, size=6, replace=False):
+        metrics[i] = math.nan
+    p = lr.Plateau(mode=mode, factor=factor, patience=patience, threshold=1e-4, threshold_mode=threshold_mode,
+                   cooldown=cooldown, min_scale=min_scale)
+    states = lrcore_states(p, metrics)
+    assert reductions_above_eps(states, 1.0)
+    np.testing.assert_allclose([s.scale for s in states], torch_lrs(1.0, metrics, **torch_kwargs(p, 1.0)),
+                               rtol=1e-12, atol=0.0)
+
+
+def test_defaults_are_torchs() -> None:
+    p = lr.Plateau()
+    assert (p.mode, p.factor, p.patience, p.threshold, p.threshold_mode, p.cooldown, p.min_scale) == (
+        "min", 0.1, 10, 1e-4, "rel", 0, 0.0
+    )
+    metrics = [1.0] + [1.0] * 11 + [0.5] + [0.5] * 11
+    np.testing.assert_allclose([s.scale for s in lrcore_states(p, metrics)], torch_lrs(1.0, metrics), rtol=1e-12)
+    # The 11th bad epoch after the best reduces, not the 10th.
+    scales = [s.scale for s in lrcore_states(p, metrics)]
+    assert scales[10] == 1.0 and scales[11] == pytest.approx(0.1)
+
+
+def test_nan_counts_as_a_bad_epoch() -> None:
+    p = lr.Plateau(patience=2)
+    states = lrcore_states(p, [1.0, math.nan, math.nan, math.nan])
+    assert [s.num_bad for s in states[:3]] == [0, 1, 2]
+    assert states[3].scale == pytest.approx(0.1)
+    assert states[3].best == 1.0
+
+
+def test_without_eps_torch_agrees_to_the_last_reduction() -> None:
+    """Many reductions: with eps=0 torch follows the scale all the way down; with its default eps=1e-8
+    torch stops once a step of lr would be below 1e-8, and the scale (which knows no lr) goes on."""
+    p = lr.Plateau(patience=0, factor=0.5)
+    metrics = [1.0] * 60
+    scales = [s.scale for s in lrcore_states(p, metrics)]
+    np.testing.assert_allclose(scales, torch_lrs(1.0, metrics, mode="min", factor=0.5, patience=0, eps=0.0),
+                               rtol=1e-12, atol=0.0)
+    with_eps = torch_lrs(1.0, metrics, mode="min", factor=0.5, patience=0)
+    assert with_eps[-1] > 1e-8 > scales[-1]
+
+
+@pytest.mark.parametrize("base", [1.0, 0.1, 3e-4, 1e-7])
+def test_eps_in_scale_units_is_torchs_eps(base: float) -> None:
+    """Plateau(eps=1e-8 / lr) stops reducing exactly where torch's default eps=1e-8 does."""
+    p = lr.Plateau(patience=0, factor=0.5, eps=1e-8 / base)
+    metrics = [1.0] * 80
+    got = [base * s.scale for s in lrcore_states(p, metrics)]
+    np.testing.assert_allclose(got, torch_lrs(base, metrics, patience=0, factor=0.5), rtol=1e-12, atol=0.0)
+
+
+def test_scale_composes_with_a_schedule() -> None:
+    """Warmup + plateau: the scale multiplies whatever the schedule gives at that step."""
+    s = lr.warmup(lr.cosine(init=0.1, steps=100), steps=10)
+    p = lr.Plateau(patience=1, factor=0.5)
+    state = p.init()
+    lrs = []
+    for epoch, metric in enumerate([3.0, 2.0, 2.0, 2.0, 2.0, 1.0]):
+        state = p.update(state, metric)
+        lrs.append(s(epoch) * state.scale)
+    assert lrs[:3] == [s(0), s(1), s(2)]
+    assert lrs[3] == pytest.approx(0.5 * s(3))
+
+
+# ---------------------------------------------------------------------------
+# State is a value
+
+
+@settings(max_examples=100, deadline=None)
+@given(p=plateaus, metrics=metric_sequences(), cut=st.integers(0, 60))
+def test_state_survives_a_round_trip_mid_run(p: lr.Plateau, metrics: list[float], cut: int) -> None:
+    """Saving the state (as a dict, or through JSON) and loading it resumes exactly."""
+    cut = min(cut, len(metrics))
+    straight = lrcore_states(p, metrics)
+    state = p.init() if cut == 0 else straight[cut - 1]
+    for saved in (lr.PlateauState.from_dict(state.to_dict()),
+                  lr.PlateauState.from_dict(json.loads(json.dumps(state.to_dict())))):
+        assert saved == state
+        rebuilt = lr.Plateau.from_dict(json.loads(json.dumps(p.to_dict())))
+        assert rebuilt == p
+        resumed = []
+        for m in metrics[cut:]:
+            saved = rebuilt.update(saved, m)
+            resumed.append(saved)
+        assert resumed == straight[cut:]
+
+
+def test_update_is_pure() -> None:
+    p = lr.Plateau(patience=0)
+    state = p.init()
+    first = p.update(state, 1.0)
+    again = p.update(state, 1.0)
+    assert first == again and state == p.init()
+    with pytest.raises(AttributeError):
+        state.scale = 0.5  # type: ignore[misc]
+    assert hash(first) == hash(again)
+
+
+def test_metrics_of_numeric_types() -> None:
+    p = lr.Plateau(patience=0)
+    want = p.update(p.init(), 2.5)
+    for m in (2.5, np.float64(2.5), np.float32(2.5), np.array(2.5), torch.tensor(2.5), torch.tensor([2.5])[0]):
+        assert p.update(p.init(), m) == want, repr(m)
+    assert p.update(p.init(), 3) == p.update(p.init(), 3.0)
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+BAD_PLATEAUS = [
+    ({"mode": "avg"}, ValueError, "mode"),
+    ({"mode": None}, TypeError, "mode"),
+    ({"factor": 1.0}, ValueError, "factor"),
+    ({"factor": 0.0}, ValueError, "factor"),
+    ({"factor": -0.5}, ValueError, "factor"),
+    ({"factor": 1.5}, ValueError, "factor"),
+    ({"factor": math.nan}, ValueError, "factor"),
+    ({"factor": "0.1"}, TypeError, "factor"),
+    ({"patience": -1}, ValueError, "patience"),
+    ({"patience": 1.5}, TypeError, "patience"),
+    ({"patience": True}, TypeError, "patience"),
+    ({"threshold": -1e-4}, ValueError, "threshold"),
+    ({"threshold": math.inf}, ValueError, "threshold"),
+    ({"threshold_mode": "relative"}, ValueError, "threshold_mode"),
+    ({"cooldown": -1}, ValueError, "cooldown"),
+    ({"cooldown": 2.0}, TypeError, "cooldown"),
+    ({"min_scale": -0.1}, ValueError, "min_scale"),
+    ({"min_scale": 1.5}, ValueError, "min_scale"),
+    ({"min_scale": None}, TypeError, "min_scale"),
+    ({"eps": -1e-8}, ValueError, "eps"),
+    ({"eps": math.nan}, ValueError, "eps"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "name"), BAD_PLATEAUS, ids=[f"{k}" for k, _, _ in BAD_PLATEAUS])
+def test_bad_settings_are_refused(kwargs: dict[str, Any], exc: type[Exception], name: str) -> None:
+    with pytest.raises(exc) as info:
+        lr.Plateau(**kwargs)
+    assert str(info.value).startswith("Plateau:")
+    assert f"`{name}`" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("state", "metric", "exc", "name"),
+    [
+        ({"best": 1.0}, 1.0, TypeError, "state"),
+        (None, 1.0, TypeError, "state"),
+        ("init", "abc", TypeError, "metric"),
+        ("init", None, TypeError, "metric"),
+        ("init", [1.0, 2.0], TypeError, "metric"),
+        ("init", True, TypeError, "metric"),
+    ],
+)
+def test_bad_updates_are_refused(state: Any, metric: Any, exc: type[Exception], name: str) -> None:
+    p = lr.Plateau()
+    if state == "init":
+        state = p.init()
+    with pytest.raises(exc) as info:
+        p.update(state, metric)
+    assert f"`{name}`" in str(info.value)
