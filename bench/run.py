@@ -65,7 +65,10 @@ class Table:
     def markdown(self) -> str:
         lines = ["| group | what | median | ratio | note |", "|---|---|---:|---:|---|"]
         for r in self.rows:
-            t = "skipped" if r["seconds"] is None else _fmt_time(r["seconds"])
+            if r["seconds"] is not None:
+                t = _fmt_time(r["seconds"])
+            else:  # a ratio-only row (its note holds the number) or a peer that is not installed
+                t = "skipped" if "skipped" in r["note"] or "not installed" in r["note"] else "—"
             ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}×"
             lines.append(f"| {r['group']} | {r['what']} | {t} | {ratio} | {r['note']} |")
         return "\n".join(lines)
