@@ -229,6 +229,22 @@ def _linear(start, end, steps, t):
 
 
 @njit(cache=True)
+def _scaled_power(x, base, e):
+    """x * base**e, also when base**e alone over- or underflows but the product does not."""
+    if x == 0.0:
+        return 0.0  # not 0 * inf
+    if base == 0.0:
+        return 0.0 if e > 0.0 else x
+    z = e * math.log(base)
+    if abs(z) < 700.0:
+        return x * base**e  # base**e is in range: the direct form, rounded once
+    w = math.log(x) + z
+    if w > 709.0:
+        return math.inf  # past the largest float (plain Python would raise instead)
+    return math.exp(w)
+
+
+@njit(cache=True)
 def _floor_div(t, d):
     """floor(t / d) exactly, as Python's float // (t / d itself can round up to the next integer)."""
     return np.floor((t - np.fmod(t, d)) / d + 0.5)
@@ -264,18 +280,14 @@ def _leaf(prog, kind, o, t):
     if kind == LINEAR:
         return _linear(prog[o], prog[o + 1], prog[o + 2], t)
     if kind == STEP:
-        if prog[o] == 0.0:
-            return 0.0  # not 0 * inf when gamma > 1
-        return prog[o] * prog[o + 2] ** _floor_div(t, prog[o + 1])
+        return _scaled_power(prog[o], prog[o + 2], _floor_div(t, prog[o + 1]))
     if kind == MULTISTEP:
         m = int(prog[o + 2])
-        return prog[o] * prog[o + 1] ** _count_le(prog, o + 3, m, t)
+        return _scaled_power(prog[o], prog[o + 1], float(_count_le(prog, o + 3, m, t)))
     if kind == EXPONENTIAL:
         init, gamma, every = prog[o], prog[o + 1], prog[o + 2]
-        if init == 0.0:
-            return 0.0
         e = _floor_div(t, every) if prog[o + 3] != 0.0 else t / every
-        v = init * gamma**e
+        v = _scaled_power(init, gamma, e)
         if prog[o + 4] != 0.0:
             end = prog[o + 5]
             if gamma < 1.0:
@@ -332,7 +344,7 @@ def _leaf(prog, kind, o, t):
         length = period * mult**i
         into = min(into, length)
         rest = _rest_power(into / length, (length - into) / length, k)
-        peak = init * decay**i
+        peak = _scaled_power(init, decay, i)
         return final + (peak - final) * _cos_rise(rest)
     if kind == ONE_CYCLE:
         peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]

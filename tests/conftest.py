@@ -9,6 +9,13 @@ import sys
 import types
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples on every run (a failure there is reproducible);
+# elsewhere hypothesis draws new ones each run and keeps what it finds.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Keras 3 runs on JAX in the main test process (the torch backend is tested in subprocesses).
 os.environ.setdefault("KERAS_BACKEND", "jax")
