@@ -517,8 +517,8 @@ def _eval_stack(prog, root, t, customs):
 
 
 @njit(cache=True)
-def _eval_one(prog, t, customs):
-    """Value of the program at one time t >= 0.
+def _eval_one(prog, t):
+    """Value of the program at one time t >= 0 (programs without custom leaves).
 
     Joins, warmups and shifts only pick a branch and move t, so the walk follows
     them with no stack; the first pointwise operation hands over to _eval_stack.
@@ -529,8 +529,6 @@ def _eval_one(prog, t, customs):
         kind = int(prog[rec])
         o = int(prog[rec + 1])
         kids = int(prog[rec + 2])
-        if kind == CUSTOM:
-            return call_custom(customs, int(prog[o]), t)
         if kind < JOIN:
             return _leaf(prog, kind, o, t)
         if kind == JOIN:
@@ -547,7 +545,7 @@ def _eval_one(prog, t, customs):
             node = int(prog[kids])
             t = t + prog[o]
         else:
-            return _eval_stack(prog, node, t, customs)
+            return _eval_stack(prog, node, t, None)
 
 
 @njit(cache=True)
@@ -725,7 +723,7 @@ def fill_parallel(prog, t0, out, n_blocks):
 @njit(cache=True)
 def eval_one(prog, t):
     """Value of the program at t (compiled path)."""
-    return _eval_one(prog, t, None)
+    return _eval_one(prog, t)
 
 
 @functools.cache
@@ -751,7 +749,7 @@ def scalar_evaluator():
 def eval_many(prog, ts, out):
     """out[i] = value at ts[i] for arbitrary times."""
     for i in range(ts.shape[0]):
-        out[i] = _eval_one(prog, ts[i], None)
+        out[i] = _eval_one(prog, ts[i])
 
 
 def eval_one_python(prog, t, customs):
