@@ -135,21 +135,10 @@ def _cos_kernel(x):
 
 
 @njit(cache=True)
-def _cos_sq(v):
-    """cos(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative (no cancellation)."""
+def _sin_sq(v):
+    """sin(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative (no cancellation)."""
     low = v <= 0.25
     x = math.pi * (v if low else 0.5 - v)  # 0.5 - v is exact here
-    c = _cos_kernel(x)
-    s = _sin_kernel(x)
-    r = c if low else s
-    return r * r
-
-
-@njit(cache=True)
-def _sin_sq(v):
-    """sin(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative."""
-    low = v <= 0.25
-    x = math.pi * (v if low else 0.5 - v)
     c = _cos_kernel(x)
     s = _sin_kernel(x)
     r = s if low else c
@@ -574,6 +563,7 @@ def _fill_ramp(prog, o, a, dst, off, n):
     """dst[off + k] = warmup ramp at a + k, for a + k below the warmup's end."""
     steps, start, shape, target = prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3]
     if shape == SHAPE_LINEAR:
+        # The shape as a literal lets LLVM drop the other shapes and vectorise this loop.
         for k in range(n):
             dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, a + k)
     else:
