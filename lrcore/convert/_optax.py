@@ -208,6 +208,17 @@ def _piecewise_interpolate_schedule(
     return interpolate(points=list(zip(times, values, strict=True)), shape=shape)
 
 
+def _onecycle_levels(
+    w: str, transition_steps: Any, peak_value: Any, pct_start: Any, div_factor: Any, final_div_factor: Any
+) -> tuple[float, float, float, float, int]:
+    """The one-cycle arguments both optax builders share: total, peak, div, final div, int(pct_start * total)."""
+    total = _whole_steps(w, "transition_steps", transition_steps)
+    peak, div = lr_value(w, "peak_value", peak_value), positive(w, "div_factor", div_factor)
+    fdiv = positive(w, "final_div_factor", final_div_factor)
+    up = int(check.number(w, "pct_start", pct_start, ge=0) * total)
+    return total, peak, div, fdiv, up
+
+
 def _linear_onecycle_schedule(
     w: str,
     *,
@@ -218,10 +229,9 @@ def _linear_onecycle_schedule(
     div_factor: Any = 25.0,
     final_div_factor: Any = 1e4,
 ) -> Schedule:
-    total = _whole_steps(w, "transition_steps", transition_steps)
-    peak, div = lr_value(w, "peak_value", peak_value), positive(w, "div_factor", div_factor)
-    fdiv = positive(w, "final_div_factor", final_div_factor)
-    up = int(check.number(w, "pct_start", pct_start, ge=0) * total)
+    total, peak, div, fdiv, up = _onecycle_levels(
+        w, transition_steps, peak_value, pct_start, div_factor, final_div_factor
+    )
     down = int(check.number(w, "pct_final", pct_final) * total)
     # Equal truncated steps would collide as keys of optax's dict and silently drop a phase.
     if not up < down:
@@ -245,10 +255,9 @@ def _cosine_onecycle_schedule(
     div_factor: Any = 25.0,
     final_div_factor: Any = 1e4,
 ) -> Schedule:
-    total = _whole_steps(w, "transition_steps", transition_steps)
-    peak, div = lr_value(w, "peak_value", peak_value), positive(w, "div_factor", div_factor)
-    fdiv = positive(w, "final_div_factor", final_div_factor)
-    up = int(check.number(w, "pct_start", pct_start, ge=0) * total)
+    total, peak, div, fdiv, up = _onecycle_levels(
+        w, transition_steps, peak_value, pct_start, div_factor, final_div_factor
+    )
     if not up < total:
         rule = f"must give int(pct_start * transition_steps) < transition_steps={total:g}"
         raise check.fail(w, "pct_start", rule, pct_start)
