@@ -35,7 +35,9 @@ from ._kinds import (
 from ._parse import NAMES as _PARSE_NAMES
 from ._parse import parse
 from ._plateau import Plateau, PlateauState
+from ._range_test import range_test
 from ._schedule import Schedule, from_dict, from_json
+from ._suggest import Suggestion, suggest
 from ._tools import iterate, plot, summary
 from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
 
@@ -49,6 +51,7 @@ __all__ = [
     "Plateau",
     "PlateauState",
     "Schedule",
+    "Suggestion",
     "add",
     "clip",
     "constant",
@@ -77,9 +80,11 @@ __all__ = [
     "plot",
     "polynomial",
     "product",
+    "range_test",
     "scale",
     "shift",
     "step",
+    "suggest",
     "summary",
     "tanh_decay",
     "warmup",

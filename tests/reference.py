@@ -23,6 +23,7 @@ times) and hypothesis strategies that generate valid specs for every kind.
 
 from __future__ import annotations
 
+import decimal
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -365,6 +366,25 @@ def ref_tanh_decay(t: float, init: float, steps: float, final: float, lower: flo
     x = lower + (upper - lower) * _ratio(t, steps)
     # 1 - tanh(x) = 2 / (1 + exp(2x)): no cancellation when tanh(x) is close to 1.
     return final + (init - final) / 2.0 * (2.0 / (1.0 + math.exp(min(2.0 * x, 700.0))))
+
+
+def ref_range_test(t: float, start: float, end: float, steps: int, shape: str) -> float:
+    """start at t = 0 growing to end at t = steps - 1 (geometrically, or linearly), then end.
+
+    Not in LEAVES (the kind belongs to the range test, not to the core catalogue); exact:
+    the geometric value is computed in 40-digit decimal arithmetic and rounded once.
+    """
+    span = steps - 1
+    if t >= span:
+        return end
+    p = Fraction(t) / span
+    if shape == "linear":
+        return _mix(start, end, _ease("linear", p))
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        a, b = decimal.Decimal(start), decimal.Decimal(end)
+        x = decimal.Decimal(p.numerator) / decimal.Decimal(p.denominator)
+        return float((a.ln() * (1 - x) + b.ln() * x).exp())
 
 
 # ---------------------------------------------------------------------------
