@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
+from torch.optim import lr_scheduler as tls
 
 import lrcore as lr
-
-torch = pytest.importorskip("torch")
-from torch.optim import lr_scheduler as tls  # noqa: E402
 
 RTOL = 1e-9
 ATOL = 1e-12  # times the largest |lr| of the run, for values near 0
@@ -108,9 +107,13 @@ def one_cycle_total(kw: dict[str, Any]) -> int:
 
 
 def limit(name: str, kw: dict[str, Any]) -> float:
-    """How many values torch produces before it raises (OneCycleLR stops at total_steps)."""
+    """How many of torch's values to compare: OneCycleLR's t < total_steps.
+
+    torch allows one more step, t = total_steps, where it extrapolates past the end (lrcore holds the value
+    at total_steps - 1: see the tests below), and raises after it.
+    """
     if name == "OneCycleLR":
-        return one_cycle_total(kw) + 1
+        return one_cycle_total(kw)
     if name == "SequentialLR":
         children, ms = kw["schedulers"], kw["milestones"]
         return (ms[-1] if ms else 0) + limit(*children[-1])
@@ -121,6 +124,20 @@ def limit(name: str, kw: dict[str, Any]) -> float:
 
 def steps(name: str, kw: dict[str, Any]) -> int:
     return int(min(3 * span(name, kw) + 3, limit(name, kw)))
+
+
+def held(name: str, kw: dict[str, Any]) -> list[int]:
+    """The steps where a SequentialLR runs a OneCycleLR child up to its total_steps: torch extrapolates
+    there, lrcore holds the child's previous value."""
+    if name != "SequentialLR":
+        return []
+    starts = [0, *kw["milestones"]]
+    ends = [*kw["milestones"], np.inf]
+    return [
+        start + one_cycle_total(child)
+        for (n, child), start, end in zip(kw["schedulers"], starts, ends, strict=True)
+        if n == "OneCycleLR" and end - start == one_cycle_total(child) + 1
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -420,9 +437,11 @@ def compare(config: Config) -> None:
     expected = torch_lrs(name, base, kwargs, n)
     atol = ATOL * float(np.max(np.abs(expected)))
     # torch's recursions leave rounding noise such as -5e-22 where the lr reaches 0 (LinearLR to end_factor=0);
-    # a real negative lr comes only from linear OneCycleLR at total_steps, where lrcore returns 0 (documented).
+    # a real negative lr comes only from linear OneCycleLR at total_steps, where lrcore holds (see held()).
     assert not (expected < -atol).any() or _uses_linear_one_cycle(name, kwargs)
     expected = np.where(expected < -atol, 0.0, expected)
+    for t in held(name, kwargs):
+        expected[t] = expected[t - 1]
     s = lr.from_torch(name, base, **kwargs)
     scalar = np.array([s(t) for t in range(n)])
     array = s.array(n)
@@ -461,17 +480,28 @@ def test_constant_lr_factor_zero_returns_lr_where_torch_divides_by_zero() -> Non
 
 
 @pytest.mark.parametrize("anneal", ["cos", "linear"])
-def test_one_cycle_holds_its_last_value_where_torch_raises(anneal: str) -> None:
-    kw = dict(max_lr=1.0, total_steps=100, anneal_strategy=anneal)
-    values = torch_lrs("OneCycleLR", 0.1, kw, 101)
+@pytest.mark.parametrize("total", [1, 2, 10, 1000])
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_one_cycle_holds_its_minimum_from_its_last_step_on(anneal: str, total: int, three_phase: bool) -> None:
+    kw = dict(max_lr=0.1, total_steps=total, anneal_strategy=anneal, three_phase=three_phase)
+    if three_phase and total < 4:
+        kw["pct_start"] = 0.45
+    values = torch_lrs("OneCycleLR", 0.1, kw, total + 1)
     with pytest.raises(ValueError, match="Tried to step"):
-        torch_lrs("OneCycleLR", 0.1, kw, 102)
+        torch_lrs("OneCycleLR", 0.1, kw, total + 2)
     s = lr.from_torch("OneCycleLR", 0.1, **kw)
-    if anneal == "linear":
-        assert values[100] < 0 and s(100) == 0.0  # torch extrapolates below 0 at total_steps
-    else:
-        assert s(100) == pytest.approx(values[100], rel=RTOL) and values[100] > values[99]
-    assert s(100.5) == s(150) == s(100) and s.horizon == 100
+    low = 0.1 / 25 / 1e4
+    T = total
+    assert values[T - 1] == pytest.approx(low, rel=RTOL) and s(T - 1) == pytest.approx(low, rel=RTOL)
+    # At t = T torch extrapolates the last phase (no update of a T-step run uses it); lrcore holds.
+    assert values[T] != pytest.approx(low, rel=1e-3)
+    assert s(T - 1) == s(T) == s(T + 0.5) == s(10**6) and s.horizon <= T - 1
+    assert s.array(3, start=T - 1).tolist() == [s(T - 1)] * 3
+
+
+def test_one_cycle_past_its_end_the_issue_example() -> None:
+    s = lr.from_torch("OneCycleLR", 0.1, max_lr=0.1, total_steps=10)
+    assert s(9) == s(10) == s(10**6) == pytest.approx(4e-7, rel=RTOL)
 
 
 def test_cosine_annealing_keeps_its_wave_far_past_t_max() -> None:

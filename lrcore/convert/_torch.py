@@ -217,41 +217,53 @@ def _one_cycle_lr(
     clean ``lr.one_cycle`` (peak at pct_start*T, low at T).  When pct_start*T < 1 the first phase ends
     before t = 0 and torch starts part-way along the next one; so does this schedule.
 
-    t = T is the last step torch allows: it extrapolates the last phase one step further.  With
-    anneal_strategy="cos" that is slightly above low; with "linear" it is low - (start - low) / length,
-    usually negative, and the schedule returns max(that, 0) there.  The value at t = T is held after
-    (torch raises).  `lr` plays no part; the momentum arguments are accepted and ignored.
+    The schedule holds low from t = T - 1 on, the last step of a T-step run.  torch allows one more
+    ``step()``, to t = T, where it extrapolates the last phase one step further (above low with
+    anneal_strategy="cos", below it, usually negative, with "linear"); no update of a T-step run uses
+    that value, and torch raises after it.  `lr` plays no part; the momentum arguments shape
+    ``part="momentum"`` only.
     """
+    check.flag(w, "cycle_momentum", cycle_momentum)
     peak = check.number(w, "max_lr", max_lr, ge=0)
+    initial = peak / check.number(w, "div_factor", div_factor, gt=0)
+    low = initial / check.number(w, "final_div_factor", final_div_factor, gt=0)
+    steps = _one_cycle_steps(w, total_steps, epochs, steps_per_epoch)
+    return _one_cycle_curve(w, steps, pct_start, anneal_strategy, three_phase, (initial, peak, low))
+
+
+def _one_cycle_steps(w: str, total_steps: Any, epochs: Any, steps_per_epoch: Any) -> int:
     if total_steps is not None:
-        T = _count(w, "total_steps", total_steps)
-    elif epochs is not None and steps_per_epoch is not None:
-        T = _count(w, "epochs", epochs) * _count(w, "steps_per_epoch", steps_per_epoch)
-    else:
-        raise check.fail(w, "total_steps", "must be given, or else both epochs and steps_per_epoch", total_steps)
+        return _count(w, "total_steps", total_steps)
+    if epochs is not None and steps_per_epoch is not None:
+        return _count(w, "epochs", epochs) * _count(w, "steps_per_epoch", steps_per_epoch)
+    raise check.fail(w, "total_steps", "must be given, or else both epochs and steps_per_epoch", total_steps)
+
+
+def _one_cycle_curve(
+    w: str, T: int, pct_start: Any, anneal_strategy: Any, three_phase: Any, levels: tuple[float, float, float]
+) -> Schedule:
+    """OneCycleLR's phases over T steps through `levels` = (start, turn, end): start -> turn -> end, or with
+    three_phase start -> turn -> start -> end; the lr's levels are (initial, max_lr, low), the momentum's
+    (max_momentum, base_momentum, max_momentum)."""
     if not isinstance(pct_start, float):
         raise check.fail(w, "pct_start", "must be a float, as torch requires", pct_start, TypeError)
     pct = check.number(w, "pct_start", pct_start, ge=0, le=1)
     cos = check.choice(w, "anneal_strategy", anneal_strategy, ("cos", "linear")) == "cos"
-    initial = peak / check.number(w, "div_factor", div_factor, gt=0)
-    low = initial / check.number(w, "final_div_factor", final_div_factor, gt=0)
+    start, turn, end = levels
     # torch's phase ends, computed as torch computes them, and the levels they reach.
     if check.flag(w, "three_phase", three_phase):
-        ends, levels = [pct * T - 1, 2 * pct * T - 2, T - 1.0], [initial, peak, initial, low]
+        ends, values = [pct * T - 1, 2 * pct * T - 2, T - 1.0], [start, turn, start, end]
     else:
-        ends, levels = [pct * T - 1, T - 1.0], [initial, peak, low]
+        ends, values = [pct * T - 1, T - 1.0], [start, turn, end]
     # Step 0 lies in the first phase that ends at or after it.
-    i = next(k for k, end in enumerate(ends) if end >= 0)
+    i = next(k for k, t in enumerate(ends) if t >= 0)
     origin = 0.0 if i == 0 else ends[i - 1]
-    points = [(origin, levels[i]), *zip(ends[i:], levels[i + 1 :], strict=True)]
+    points = [(origin, values[i]), *zip(ends[i:], values[i + 1 :], strict=True)]
     for (t0, _), (t1, _) in pairwise(points):
         if t1 <= t0:
             rule = f"leaves a phase of length {t1 - t0:g} at total_steps={T} (torch divides by it or never anneals)"
             raise check.fail(w, "pct_start", rule, pct_start)
-    (t0, v0), (t1, v1) = points[-2:]
-    p = (T - t0) / (t1 - t0)
-    at_end = v1 + (v0 - v1) / 2.0 * (math.cos(math.pi * p) + 1) if cos else (v1 - v0) * p + v0
-    points.append((float(T), max(at_end, 0.0)))
+    # interpolate holds its last point, (T - 1, end), for every later t.
     curve = interpolate(points=[(t - origin, v) for t, v in points], shape="cosine" if cos else "linear")
     return shift(curve, steps=-origin) if origin < 0 else curve
 
