@@ -1,0 +1,190 @@
+"""lrcore.adapters.hf.PlateauCallback in a real transformers.Trainer: lrs, plateau, checkpoint resume.
+
+The eval set has x = 0, so a bias-free linear model predicts 0 there whatever it learns:
+the eval loss is exactly 1.0 at every evaluation, a plateau.  The expected scale comes
+from torch's own ReduceLROnPlateau fed the same eval losses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+import transformers
+
+import lrcore as lr
+from lrcore.adapters.hf import PlateauCallback
+from lrcore.adapters.torch import Scheduler
+
+S = lr.warmup(lr.cosine(init=0.1, steps=40, final=0.01), steps=6)
+STEPS, EVERY, SAVE = 40, 4, 16  # the checkpoint at step 16 holds a plateau with one bad evaluation counted
+PATIENCE, FACTOR = 1, 0.5
+
+
+class Regression(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1, bias=False)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        pred = self.linear(x).squeeze(-1)
+        return {"loss": torch.nn.functional.mse_loss(pred, labels), "logits": pred}
+
+
+def _data() -> tuple[list[dict], list[dict]]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 2, generator=g)
+    train = [{"x": xi, "labels": xi @ torch.tensor([1.5, -2.0])} for xi in x]
+    flat = [{"x": torch.zeros(2), "labels": torch.tensor(1.0)} for _ in range(8)]
+    return train, flat
+
+
+class Record(transformers.TrainerCallback):
+    """The lr each optimizer step applies, by t (updates already applied)."""
+
+    def __init__(self) -> None:
+        self.lrs: dict[int, float] = {}
+
+    def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        self.lrs[state.global_step] = optimizer.param_groups[0]["lr"]
+
+
+def _trainer(out, callback=True, metric="eval_loss", resume=None, steps=STEPS):
+    transformers.set_seed(0)
+    model = Regression()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = Scheduler(opt, S, plateau=lr.Plateau(patience=PATIENCE, factor=FACTOR))
+    record = Record()
+    callbacks = [record] + ([PlateauCallback(sched, metric=metric)] if callback else [])
+    train, flat = _data()
+    args = transformers.TrainingArguments(
+        output_dir=str(out), use_cpu=True, report_to=[], disable_tqdm=True, seed=0, max_steps=steps,
+        per_device_train_batch_size=4, eval_strategy="steps", eval_steps=EVERY, save_strategy="steps",
+        save_steps=SAVE, logging_steps=1, dataloader_num_workers=0,
+    )
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=train, eval_dataset=flat,
+                                   optimizers=(opt, sched), callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=resume)
+    return trainer, sched, record
+
+
+def _torch_plateau(losses):
+    """torch's ReduceLROnPlateau on an lr of 1.0: its lr after each eval loss is lrcore's scale."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=FACTOR, patience=PATIENCE)
+    scales = []
+    for loss in losses:
+        ref.step(loss)
+        scales.append(opt.param_groups[0]["lr"])
+    return ref, scales
+
+
+def _eval_losses(trainer) -> dict[int, float]:
+    return {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row}
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    return _trainer(tmp_path_factory.mktemp("full"))
+
+
+def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(full):
+    trainer, sched, record = full
+    evals = _eval_losses(trainer)
+    assert sorted(evals) == list(range(EVERY, STEPS + 1, EVERY)) and set(evals.values()) == {1.0}
+    ref, scales = _torch_plateau(evals.values())
+    assert scales[-1] < 0.1 and sched.plateau_state.scale == scales[-1]
+    assert sched.plateau_state.num_bad == ref.num_bad_epochs and sched.plateau_state.count == len(evals)
+
+    def scale(t):  # an evaluation after update k sets the lr of the updates from t = k on
+        return ([1.0] + [s for k, s in zip(evals, scales, strict=True) if k <= t])[-1]
+
+    assert sorted(record.lrs) == list(range(STEPS))
+    assert record.lrs == {t: S(t) * scale(t) for t in range(STEPS)}
+    # Trainer logs the lr of the update just made: "step" counts updates, so t = step - 1.
+    logged = {row["step"] - 1: row["learning_rate"] for row in trainer.state.log_history if "learning_rate" in row}
+    assert logged == record.lrs
+
+
+def test_the_checkpoint_holds_the_plateau_counters_and_resume_is_exact(full, tmp_path):
+    trainer, sched, record = full
+    checkpoint = os.path.join(trainer.args.output_dir, f"checkpoint-{SAVE}")
+    saved = torch.load(os.path.join(checkpoint, "scheduler.pt"), weights_only=True)
+    ref, _ = _torch_plateau(v for k, v in _eval_losses(trainer).items() if k <= SAVE)
+    assert saved["t"] == SAVE and saved["plateau_state"]["count"] == SAVE // EVERY
+    assert saved["plateau_state"]["num_bad"] == ref.num_bad_epochs == 1  # mid-count: a reset would shift reductions
+    assert saved["plateau_state"]["scale"] == ref.optimizer.param_groups[0]["lr"] == FACTOR
+    assert saved["plateau_state"]["best"] == ref.best
+
+    resumed, sched2, record2 = _trainer(tmp_path, resume=checkpoint)
+    assert sorted(record2.lrs) == list(range(SAVE, STEPS))
+    assert record2.lrs == {t: record.lrs[t] for t in range(SAVE, STEPS)}
+    assert sched2.plateau_state == sched.plateau_state and sched2.last_epoch == sched.last_epoch == STEPS
+    assert torch.equal(resumed.model.linear.weight, trainer.model.linear.weight)
+
+
+def test_only_evaluations_while_training_are_fed(full):
+    trainer, sched, _ = full
+    before = sched.plateau_state
+    trainer.evaluate()  # e.g. a final evaluation on a test set: Trainer's own plateau ignores it too
+    assert sched.plateau_state == before
+
+
+def test_without_the_callback_trainer_never_feeds_the_plateau(tmp_path):
+    trainer, sched, record = _trainer(tmp_path, callback=False)
+    assert set(_eval_losses(trainer).values()) == {1.0}  # ten flat evaluations
+    assert sched.plateau_state == sched.plateau.init()  # and the plateau saw none of them
+    assert record.lrs == {t: S(t) for t in range(STEPS)}
+
+
+def test_a_missing_metric_warns_with_the_available_keys(tmp_path):
+    with pytest.warns(UserWarning, match=r"no 'eval_accuracy' \(it has: .*eval_loss.*\).*not fed"):
+        _, sched, _ = _trainer(tmp_path, metric="accuracy", steps=EVERY)
+    assert sched.plateau_state.count == 0
+
+
+def test_the_callback_must_feed_the_scheduler_the_trainer_steps(tmp_path):
+    model = Regression()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = Scheduler(opt, S, plateau=lr.Plateau())
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[], max_steps=2,
+                                          disable_tqdm=True, save_strategy="no")
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=_data()[0], optimizers=(opt, None),
+                                   callbacks=[PlateauCallback(sched)])
+    with pytest.raises(ValueError, match=r"^hf.PlateauCallback: `scheduler` must be the Trainer's scheduler.*"
+                                         r"optimizers=\(optimizer, scheduler\).*LambdaLR"):
+        trainer.train()
+
+
+def test_bad_arguments():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(TypeError, match=r"^hf.PlateauCallback: `scheduler` must be an lrcore.adapters.torch.Sch"):
+        PlateauCallback(torch.optim.lr_scheduler.ReduceLROnPlateau(opt))
+    with pytest.raises(ValueError, match=r"^hf.PlateauCallback: `scheduler` must be built with plateau="):
+        PlateauCallback(Scheduler(opt, S))
+    with pytest.raises(TypeError, match=r"^hf.PlateauCallback: `metric` must be a metric name.*got metric=None"):
+        PlateauCallback(Scheduler(opt, S, plateau=lr.Plateau()), metric=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched = Scheduler(opt, S, plateau=lr.Plateau())
+        assert PlateauCallback(sched, metric="loss").metric == PlateauCallback(sched).metric == "eval_loss"
+        assert PlateauCallback(sched, metric="eval_f1").metric == "eval_f1"
+
+
+def test_without_transformers_the_import_error_names_the_extra():
+    code = """
+        import sys
+        sys.modules["transformers"] = None  # as if it were not installed
+        try:
+            import lrcore.adapters.hf
+        except ImportError as err:
+            print(err)
+        """
+    run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "lrcore.adapters.hf needs transformers: pip install 'lrcore[hf]'"
