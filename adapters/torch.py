@@ -19,7 +19,9 @@ except ModuleNotFoundError as err:
         raise
     raise ModuleNotFoundError("lrcore.adapters.torch needs PyTorch: pip install 'lrcore[torch]'", name="torch") from err
 
-__all__ = ["Scheduler"]
+from ._find_torch import find_lr
+
+__all__ = ["Scheduler", "find_lr"]
 
 W = "Scheduler"
 

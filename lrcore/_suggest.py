@@ -12,6 +12,7 @@ import numbers
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,3 +321,59 @@ def suggest(
     for a in arrays:
         a.setflags(write=False)
     return Suggestion(lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)
+
+
+def cycle(where: str, batches: Any) -> Iterator[Any]:
+    """The batches for ever: a re-iterable (a list, a DataLoader) is iterated again when it
+    ends; a one-shot iterator's batches are kept and replayed."""
+    if isinstance(batches, (str, bytes)) or not isinstance(batches, Iterable):
+        raise check.fail(where, "batches", "must be an iterable of batches", _short(batches), TypeError)
+    source: Iterable[Any] = batches
+    if isinstance(batches, Iterator):
+        seen = []
+        for batch in batches:
+            seen.append(batch)
+            yield batch
+        source = seen
+    while True:
+        empty = True
+        for batch in source:
+            empty = False
+            yield batch
+        if empty:
+            raise check.fail(where, "batches", "must yield at least one batch", _short(batches))
+
+
+def run(
+    where: str,
+    one_step: Callable[[float, Any], float],
+    batches: Any,
+    *,
+    start: float,
+    end: float,
+    steps: int,
+    shape: str,
+    method: str,
+    smooth: float,
+    diverge: float,
+) -> Suggestion:
+    """The range test's loop, shared by the runners: ``loss = one_step(lr, batch)`` for
+    lr = range_test(...)(t), t = 0, 1, ..., stopping after the first point past the cut."""
+    from ._range_test import range_test
+
+    method, smooth, diverge = check_options(where, method, smooth, diverge)
+    lrs = range_test(start=start, end=end, steps=steps, shape=shape).array(steps).tolist()
+    watch = Watch(smooth, diverge)
+    losses: list[float] = []
+    for lr, batch in zip(lrs, cycle(where, batches), strict=False):  # the batches never end
+        loss = float(one_step(lr, batch))
+        losses.append(loss)
+        if watch.add(loss)[1]:
+            break
+    try:
+        return suggest(lrs[: len(losses)], losses, method=method, smooth=smooth, diverge=diverge)
+    except ValueError as err:
+        raise ValueError(
+            f"{where}: the run stopped after {len(losses)} of {steps} steps (last lr {lrs[len(losses) - 1]:.3g}, "
+            f"loss {losses[-1]:.4g}), too early to suggest: start lower or use more steps ({err})"
+        ) from None
