@@ -1,0 +1,202 @@
+"""lrcore.adapters.lightning.PlateauCallback in a real lightning.Trainer: lrs, plateau, ckpt_path resume.
+
+The validation set has x = 0, so a bias-free linear model predicts 0 there whatever it
+learns: val_loss is exactly 1.0 at every validation, a plateau.  The expected scale
+comes from torch's own ReduceLROnPlateau fed the same validation losses.  Validation
+runs twice per epoch (``val_check_interval``), so for ``"interval": "step"`` the scale
+changes mid-epoch, and for ``"epoch"`` within an epoch whose t does not move.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import lightning
+import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+import lrcore as lr
+from lrcore.adapters.lightning import PlateauCallback
+from lrcore.adapters.torch import Scheduler
+
+BATCHES, EPOCHS, VAL_EVERY = 8, 5, 4  # 40 updates, 10 validations
+PATIENCE, FACTOR = 1, 0.5
+SCHEDULES = {  # t counts updates ("step") or epochs ("epoch")
+    "step": lr.warmup(lr.cosine(init=0.1, steps=34, final=0.01), steps=6),
+    "epoch": lr.cosine(init=0.1, steps=EPOCHS, final=0.01),
+}
+# The checkpoint saved by the validation at the end of epoch 1: its plateau has one bad
+# validation counted, so a resume that lost the counters would reduce one validation late.
+RESUME_STEP = 2 * BATCHES
+
+
+def _loader(x: torch.Tensor, y: torch.Tensor) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4, shuffle=False)
+
+
+class Regression(lightning.LightningModule):
+    def __init__(self, interval: str, plateau: bool = True, **config) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.linear = torch.nn.Linear(2, 1, bias=False)
+        self.interval, self.plateau, self.config = interval, plateau, config
+        self.lrs: dict[int, float] = {}
+
+    def _loss(self, batch):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.linear(x).squeeze(-1), y)
+
+    def training_step(self, batch, batch_idx):
+        return self._loss(batch)
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_loss", self._loss(batch))
+
+    def on_before_optimizer_step(self, optimizer):
+        self.lrs[self.trainer.global_step] = optimizer.param_groups[0]["lr"]
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.parameters(), lr=0.1)
+        plateau = lr.Plateau(patience=PATIENCE, factor=FACTOR) if self.plateau else None
+        self.sched = Scheduler(opt, SCHEDULES[self.interval], plateau=plateau)
+        config = {"scheduler": self.sched, "interval": self.interval, "monitor": "val_loss", **self.config}
+        return {"optimizer": opt, "lr_scheduler": config}
+
+    def train_dataloader(self):
+        x = torch.randn(4 * BATCHES, 2, generator=torch.Generator().manual_seed(0))
+        return _loader(x, x @ torch.tensor([1.5, -2.0]))
+
+    def val_dataloader(self):
+        return _loader(torch.zeros(8, 2), torch.ones(8))
+
+
+class Record(lightning.pytorch.Callback):
+    """Each validation's val_loss, by the number of updates made before it."""
+
+    def __init__(self) -> None:
+        self.val_losses: dict[int, float] = {}
+
+    def on_validation_end(self, trainer, pl_module):
+        if not trainer.sanity_checking:
+            self.val_losses[trainer.global_step] = float(trainer.callback_metrics["val_loss"])
+
+
+def _fit(module, root, callbacks=(), ckpt_path=None, epochs=EPOCHS):
+    record = Record()
+    checkpoints = ModelCheckpoint(dirpath=root, filename="{step}", save_top_k=-1)
+    trainer = lightning.Trainer(
+        accelerator="cpu", devices=1, max_epochs=epochs, val_check_interval=VAL_EVERY, logger=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[record, *callbacks, checkpoints],
+        default_root_dir=root,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers).*")
+        trainer.fit(module, ckpt_path=ckpt_path)
+    return trainer, record
+
+
+def _torch_plateau(losses):
+    """torch's ReduceLROnPlateau on an lr of 1.0: its lr after each loss is lrcore's scale."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=FACTOR, patience=PATIENCE)
+    scales = []
+    for loss in losses:
+        ref.step(loss)
+        scales.append(opt.param_groups[0]["lr"])
+    return ref, scales
+
+
+@pytest.fixture(scope="module", params=["step", "epoch"])
+def full(request, tmp_path_factory):
+    module = Regression(request.param)
+    root = tmp_path_factory.mktemp(request.param)
+    trainer, record = _fit(module, root, [PlateauCallback("val_loss")])
+    return request.param, module, record, root
+
+
+def test_lrs_are_s_times_the_scale_and_the_scale_drops_on_a_flat_val_loss(full):
+    interval, module, record, _ = full
+    steps = BATCHES * EPOCHS
+    assert sorted(record.val_losses) == list(range(VAL_EVERY, steps + 1, VAL_EVERY))  # sanity check not fed
+    assert set(record.val_losses.values()) == {1.0}
+    ref, scales = _torch_plateau(record.val_losses.values())
+    state = module.sched.plateau_state
+    assert scales[-1] == FACTOR**4 == state.scale and state.num_bad == ref.num_bad_epochs and state.count == 10
+
+    def scale(g):  # a validation after update k sets the lr of the updates from k on
+        return ([1.0] + [s for k, s in zip(record.val_losses, scales, strict=True) if k <= g])[-1]
+
+    s = SCHEDULES[interval]
+    t = (lambda g: g) if interval == "step" else (lambda g: g // BATCHES)
+    assert sorted(module.lrs) == list(range(steps))
+    assert module.lrs == {g: s(t(g)) * scale(g) for g in range(steps)}
+    assert module.sched.last_epoch == (steps if interval == "step" else EPOCHS)
+
+
+def test_ckpt_path_resume_continues_exactly(full, tmp_path):
+    interval, module, record, root = full
+    checkpoint = root / f"step={RESUME_STEP}.ckpt"
+    saved = torch.load(checkpoint, weights_only=False)["lr_schedulers"][0]
+    ref, _ = _torch_plateau(v for k, v in record.val_losses.items() if k <= RESUME_STEP)
+    assert saved["plateau_state"]["num_bad"] == ref.num_bad_epochs == 1
+    assert saved["plateau_state"]["scale"] == ref.optimizer.param_groups[0]["lr"] == FACTOR
+    assert saved["plateau_state"]["count"] == RESUME_STEP // VAL_EVERY
+
+    resumed = Regression(interval)
+    _fit(resumed, tmp_path, [PlateauCallback("val_loss")], ckpt_path=checkpoint)
+    assert sorted(resumed.lrs) == list(range(RESUME_STEP, BATCHES * EPOCHS))
+    assert resumed.lrs == {g: module.lrs[g] for g in resumed.lrs}
+    assert resumed.sched.plateau_state == module.sched.plateau_state
+    assert resumed.sched.last_epoch == module.sched.last_epoch
+    assert torch.equal(resumed.linear.weight, module.linear.weight)
+
+
+def test_without_the_callback_lightning_never_feeds_the_plateau(tmp_path):
+    module = Regression("step")
+    _, record = _fit(module, tmp_path, epochs=2)
+    assert len(record.val_losses) == 4 and set(record.val_losses.values()) == {1.0}
+    assert module.sched.plateau_state == module.sched.plateau.init()
+    assert module.lrs == {g: SCHEDULES["step"](g) for g in range(2 * BATCHES)}
+
+
+@pytest.mark.parametrize(
+    ("module", "callback", "match"),
+    [
+        (Regression("step", plateau=False), PlateauCallback(), r"`trainer.lr_scheduler_configs` must hold an lrcore "
+         r"Scheduler built with plateau=lr.Plateau\(...\) \(nothing to feed\); got .*\['Scheduler'\]"),
+        (Regression("epoch", reduce_on_plateau=True), PlateauCallback(), r"`reduce_on_plateau` must be left out of the "
+         r"scheduler config \(Lightning would feed the plateau a second time\); got reduce_on_plateau=True"),
+        (Regression("step"), PlateauCallback("val_acc"), r"`monitor` of the scheduler config must be this "
+         r"callback's \('val_acc'\) or left out; got monitor='val_loss'"),
+        (Regression("step", monitor=None), PlateauCallback("val_acc"), r"`monitor` must name a metric logged in "
+         r"validation \(logged: val_loss\); got monitor='val_acc'"),
+    ],
+    ids=["no-plateau", "reduce_on_plateau", "other-monitor", "metric-not-logged"],
+)
+def test_misconfigurations_fail_at_fit_start_or_first_validation(module, callback, match, tmp_path):
+    with pytest.raises(ValueError, match=rf"^lightning.PlateauCallback: {match}"):
+        _fit(module, tmp_path, [callback], epochs=1)
+    assert module.sched.plateau is None or module.sched.plateau_state.count == 0
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match=r"^lightning.PlateauCallback: `monitor` must be the name .*got monitor=3"):
+        PlateauCallback(3)
+
+
+def test_without_lightning_the_import_error_names_the_extra():
+    code = """
+        import sys
+        sys.modules["lightning"] = None  # as if it were not installed
+        try:
+            import lrcore.adapters.lightning
+        except ImportError as err:
+            print(err)
+        """
+    run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "lrcore.adapters.lightning needs Lightning: pip install 'lrcore[lightning]'"
