@@ -1,0 +1,202 @@
+"""The torch Scheduler's checkpoint checks, cross-rank metric mean and unfed-plateau warning.
+
+Kept apart so ``adapters/torch.py`` stays a thin ``LRScheduler``.  A checkpoint is
+untrusted input: every field is checked (and every schedule evaluated at the saved t)
+before the scheduler changes, so a bad file raises and leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from lrcore import Plateau, PlateauState, Schedule, from_dict
+from lrcore import _validate as check
+
+MAX_T = 2**62  # far beyond any run; keeps t + 1 an exact float for the kernel
+UNFED_STEPS = 10_000
+NEVER = 2**63  # an int t never reaches: keeps the per-step check one int comparison
+KEYS = ("t", "schedules", "factors", "relative", "plateau", "plateau_state", "momentum")
+OPTIONAL_KEYS = ("sync",)  # absent from checkpoints written before it existed: the built value stays
+PLATEAU_KEYS = tuple(f.name for f in dataclasses.fields(Plateau))
+PLATEAU_STATE_KEYS = tuple(f.name for f in dataclasses.fields(PlateauState))
+
+
+class Loaded(NamedTuple):
+    t: int
+    schedules: list[Schedule]
+    factors: list[float]
+    relative: bool
+    plateau: Plateau | None
+    plateau_state: PlateauState | None
+    momentum: list[Schedule] | None
+    sync: bool
+
+
+def saved(s: Schedule) -> dict[str, Any] | None:
+    """`s` as a dict, or None for a schedule that cannot be saved (custom(fn), like LambdaLR's functions)."""
+    try:
+        return s.to_dict()
+    except TypeError:
+        return None
+
+
+def parse(where: str, state: Any, sched: Any) -> Loaded:
+    """Every field of `state` checked against `sched` (read, never changed)."""
+    if not isinstance(state, dict):
+        raise check.fail(where, "state_dict", "must be a dict from Scheduler.state_dict()", state, TypeError)
+    missing = [k for k in KEYS if k not in state]
+    if missing:
+        raise check.fail(where, "state_dict", f"lacks {', '.join(missing)}", sorted(map(str, state)))
+    unknown = [k for k in state if k not in KEYS + OPTIONAL_KEYS]
+    if unknown:
+        rule = f"has unknown keys {', '.join(map(repr, unknown))} (not a lrcore Scheduler checkpoint?)"
+        raise check.fail(where, "state_dict", rule, sorted(map(str, state)))
+    groups = sched.optimizer.param_groups
+    t = _int(where, "t", state["t"], MAX_T)
+    relative = check.flag(where, "relative", state["relative"])
+    factors = list(check.numbers_(where, "factors", state["factors"], gt=0))
+    if len(factors) != len(groups):
+        raise check.fail(where, "factors", f"must hold {len(groups)} numbers (one per param group)", state["factors"])
+    if not relative and any(f != 1.0 for f in factors):
+        raise check.fail(where, "factors", "must all be 1.0 when relative=False", state["factors"])
+    schedules = _schedules(where, "schedules", state["schedules"], sched.schedules, len(groups))
+    momentum = None
+    if state["momentum"] is not None:
+        momentum = _schedules(where, "momentum", state["momentum"], sched.momentum, len(groups))
+        if not all("betas" in g or "momentum" in g for g in groups):
+            rule = f"needs an optimizer with `momentum` or `betas`; {type(sched.optimizer).__name__} has neither"
+            raise check.fail(where, "momentum", rule, state["momentum"])
+    plateau, plateau_state = _plateau(where, state["plateau"], state["plateau_state"])
+    sync = check.flag(where, "sync", state["sync"]) if "sync" in state else sched.sync
+    for name, items in (("schedules", schedules), ("momentum", momentum or [])):
+        for i, s in enumerate(items):  # a schedule that cannot be evaluated at t fails here, not half-loaded
+            try:
+                value = s(t)
+            except (ValueError, TypeError, OverflowError) as err:
+                raise check.fail(where, "t", f"is out of reach of {name}[{i}] ({err})", t) from None
+            if not (math.isfinite(value) and value >= 0):
+                raise check.fail(where, "t", f"gives {name}[{i}]={value!r}", t)
+    return Loaded(t, schedules, factors, relative, plateau, plateau_state, momentum, sync)
+
+
+def _int(where: str, name: str, value: Any, hi: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise check.fail(where, name, "must be an int", value, TypeError)
+    if not 0 <= int(value) <= hi:
+        raise check.fail(where, name, f"must be an int in [0, {hi}]", value)
+    return int(value)
+
+
+def _schedules(where: str, name: str, value: Any, built: list[Schedule] | None, n: int) -> list[Schedule]:
+    """The saved schedules; None (a custom schedule left out) keeps the scheduler's own custom one."""
+    if not isinstance(value, (list, tuple)):
+        raise check.fail(where, name, "must be a list of schedule dicts", value, TypeError)
+    if len(value) != n:
+        raise check.fail(where, name, f"must hold {n} schedules (one per param group)", value)
+    out = []
+    for i, item in enumerate(value):
+        if item is None:
+            own = None if built is None else built[i]
+            if own is None or saved(own) is not None:
+                rule = f"[{i}] is None (a custom schedule left out); build the scheduler with that custom schedule"
+                raise check.fail(where, name, rule, value)
+            out.append(own)
+        elif isinstance(item, dict):
+            try:
+                out.append(from_dict(item))
+            except (ValueError, TypeError, KeyError, RecursionError, OverflowError) as err:
+                raise check.fail(where, f"{name}[{i}]", f"is not a valid schedule ({err})", item) from None
+        else:
+            raise check.fail(where, f"{name}[{i}]", "must be a schedule dict or None", item, TypeError)
+    return out
+
+
+def _exact_keys(where: str, name: str, value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise check.fail(where, name, "must be a dict or None", value, TypeError)
+    if set(value) != set(keys):
+        rule = f"must have exactly the keys {', '.join(keys)}"
+        raise check.fail(where, name, rule, value)
+    return value
+
+
+def _plateau(where: str, saved_plateau: Any, saved_state: Any) -> tuple[Plateau | None, PlateauState | None]:
+    if (saved_plateau is None) != (saved_state is None):
+        rule = "and `plateau` must both be None or both be saved"
+        raise check.fail(where, "plateau_state", rule, saved_state)
+    if saved_plateau is None:
+        return None, None
+    data = _exact_keys(where, "plateau", saved_plateau, PLATEAU_KEYS)
+    try:
+        plateau = Plateau.from_dict(data)
+    except (ValueError, TypeError) as err:
+        raise check.fail(where, "plateau", f"is not a valid Plateau ({err})", data) from None
+    raw = _exact_keys(where, "plateau_state", saved_state, PLATEAU_STATE_KEYS)
+    # Every state a run of this plateau can reach, and nothing else (scale never leaves [min_scale, 1]).
+    best = raw["best"]
+    if isinstance(best, (bool, np.bool_)) or not isinstance(best, numbers.Real):
+        raise check.fail(where, "plateau_state.best", "must be a real number", best, TypeError)
+    if math.isnan(best):
+        raise check.fail(where, "plateau_state.best", "must not be NaN", best)
+    _int(where, "plateau_state.num_bad", raw["num_bad"], plateau.patience)
+    _int(where, "plateau_state.cooldown", raw["cooldown"], plateau.cooldown)
+    _int(where, "plateau_state.count", raw["count"], MAX_T)
+    check.number(where, "plateau_state.scale", raw["scale"], ge=plateau.min_scale, le=1)
+    try:
+        state = PlateauState.from_dict(raw)
+    except (ValueError, TypeError) as err:
+        raise check.fail(where, "plateau_state", f"is not a valid PlateauState ({err})", raw) from None
+    return plateau, state
+
+
+def unfed_limit(schedules: list[Schedule]) -> int:
+    """The t at which a plateau that has had no metric warns: 10,000 steps, or the schedules' end if sooner.
+
+    The end is the largest finite horizon of a schedule that ends below its peak (it decays: the
+    run is over there).  A schedule that ends at its peak (constant, warmup then constant) runs on
+    at that value for as long as training does, so its horizon says nothing about the run.
+    """
+    ends = []
+    for s in schedules:
+        h = s.horizon
+        if h is not None and 0 < h < UNFED_STEPS:
+            end = math.ceil(h)
+            if s(end) < float(s.array(end + 1).max()):
+                ends.append(end)
+    return max(ends, default=UNFED_STEPS)
+
+
+def unfed_message(t: int) -> str:
+    return (
+        f"Scheduler: `plateau` has received no metric in {t} steps, so it never lowers the learning rate. "
+        "Feed it the validation metric: `sched.step(metric)` or `sched.observe(metric)` in a plain loop; "
+        "`callbacks=[lrcore.adapters.hf.PlateauCallback(sched)]` with a Hugging Face Trainer; "
+        '`callbacks=[lrcore.adapters.lightning.PlateauCallback(monitor="val_loss")]` with Lightning.'
+    )
+
+
+def mean_across_ranks(where: str, metric: Any) -> Any:
+    """The mean of `metric` over the ranks of the default process group; `metric` itself outside one.
+
+    Every rank must call this (it is a collective), as every rank calls ``step``.
+    """
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() <= 1:
+        return metric
+    if isinstance(metric, (bool, np.bool_)):
+        raise check.fail(where, "metric", "must be a real number, not a bool", metric, TypeError)
+    try:
+        value = float(metric)  # numbers, 0-d arrays and one-element tensors (also on a GPU)
+    except (TypeError, ValueError, RuntimeError):
+        raise check.fail(where, "metric", "must be a real number", metric, TypeError) from None
+    # NCCL reduces only CUDA tensors; gloo (and mixed "cpu:gloo,cuda:nccl" groups) take CPU ones.
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    total = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(total)  # a sum: gloo has no AVG
+    return float(total.item()) / dist.get_world_size()
