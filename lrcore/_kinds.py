@@ -7,6 +7,7 @@ the formulas themselves live once, in ``_kernel._leaf`` and the interpreters.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,9 +20,11 @@ CYCLIC_MODES = {"triangular": K.TRIANGULAR, "triangular2": K.TRIANGULAR2, "exp_r
 
 Encoded = tuple[int, list[float], list[Schedule]]
 
+_LOG_MAX = math.log(sys.float_info.max)
+
 
 def _node(kind: str, **params: Any) -> Schedule:
-    return Schedule(kind, tuple(params.items()))
+    return Schedule._make(kind, tuple(params.items()))
 
 
 def _leaf(code: int, *names: str) -> Callable[[Schedule], Encoded]:
@@ -115,12 +118,14 @@ def _multistep_horizon(s: Schedule) -> float | None:
 def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
     """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice."""
     w = "multistep"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        milestones=check.numbers_(w, "milestones", milestones, ge=0, increasing="weakly"),
-        gamma=check.number(w, "gamma", gamma, ge=0),
-    )
+    init = check.number(w, "init", init, ge=0)
+    ms = check.numbers_(w, "milestones", milestones, ge=0, increasing="weakly")
+    gamma = check.number(w, "gamma", gamma, ge=0)
+    if init > 0.0 and gamma > 1.0 and math.log(init) + len(ms) * math.log(gamma) >= _LOG_MAX:
+        # The last value, init * gamma ** len(milestones), would not be a float.
+        rule = f"must keep init * gamma ** {len(ms)} (the value after the last milestone) finite (init={init:g})"
+        raise check.fail(w, "gamma", rule, gamma)
+    return _node(w, init=init, milestones=ms, gamma=gamma)
 
 
 def _encode_exponential(s: Schedule) -> Encoded:
@@ -325,13 +330,24 @@ def one_cycle(
     three_phase = check.flag(w, "three_phase", three_phase)
     limit = 0.5 if three_phase else 1.0
     pct = check.number(w, "pct_start", pct_start, gt=0, lt=limit)
+    peak = check.number(w, "peak", peak, ge=0)
+    div_factor = check.number(w, "div_factor", div_factor, gt=0)
+    final_div_factor = check.number(w, "final_div_factor", final_div_factor, gt=0)
+    initial = peak / div_factor
+    if not math.isfinite(initial):
+        raise check.fail(w, "div_factor", f"must leave peak / div_factor finite (peak={peak:g})", div_factor)
+    if not math.isfinite(initial / final_div_factor):
+        raise check.fail(
+            w, "final_div_factor", f"must leave peak / div_factor / final_div_factor finite (peak={peak:g}, "
+            f"div_factor={div_factor:g})", final_div_factor,
+        )
     return _node(
         w,
-        peak=check.number(w, "peak", peak, ge=0),
+        peak=peak,
         steps=check.number(w, "steps", steps, gt=0),
         pct_start=pct,
-        div_factor=check.number(w, "div_factor", div_factor, gt=0),
-        final_div_factor=check.number(w, "final_div_factor", final_div_factor, gt=0),
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
         anneal=check.choice(w, "anneal", anneal, ("cos", "linear")),
         three_phase=three_phase,
     )
@@ -366,15 +382,15 @@ def cyclic(
     if mode == "exp_range" and gamma > 1.0 and peak < base:
         # The growing envelope would take an inverted wave below 0.
         raise check.fail(w, "gamma", f"must be <= 1 for mode='exp_range' when peak={peak:g} < base={base:g}", gamma)
-    return _node(
-        w,
-        base=base,
-        peak=peak,
-        step_up=check.number(w, "step_up", step_up, gt=0),
-        step_down=None if step_down is None else check.number(w, "step_down", step_down, ge=0),
-        mode=mode,
-        gamma=gamma,
-    )
+    step_up = check.number(w, "step_up", step_up, gt=0)
+    if step_down is None:
+        if not math.isfinite(2.0 * step_up):
+            raise check.fail(w, "step_up", "must leave the period 2 * step_up finite", step_up)
+    else:
+        step_down = check.number(w, "step_down", step_down, ge=0)
+        if not math.isfinite(step_up + step_down):
+            raise check.fail(w, "step_down", f"plus step_up={step_up:g} (the period) must be finite", step_down)
+    return _node(w, base=base, peak=peak, step_up=step_up, step_down=step_down, mode=mode, gamma=gamma)
 
 
 def _encode_piecewise_constant(s: Schedule) -> Encoded:
@@ -582,8 +598,14 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
     if shape == "exponential":
         if start == 0.0:
             raise check.fail(w, "start", "must be > 0 for shape='exponential'", start)
-        if schedule(0.0) == 0.0:
+        target = schedule(0.0)
+        if target == 0.0:
             raise check.fail(w, "schedule", "must start above 0 for shape='exponential'", schedule)
+        if not 0.0 < target / start < math.inf:
+            # The geometric ramp start * (target / start) ** p needs the ratio as a float.
+            raise check.fail(
+                w, "start", f"must be within a float's range of schedule(0)={target:g} for shape='exponential'", start
+            )
     return _node(w, schedule=schedule, steps=steps, start=start, shape=shape)
 
 

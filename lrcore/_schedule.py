@@ -11,6 +11,8 @@ import functools
 import json
 import math
 import numbers
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,6 +30,10 @@ HORIZONS: dict[str, Callable[[Schedule], float | None]] = {}
 # which of a constructor's parameters its repr writes positionally.
 POSITIONAL: dict[str, tuple[str, ...]] = {}
 
+# Levels a schedule may nest: far beyond any real schedule, and shallow enough that every
+# recursive operation (repr, ==, hash, pickle, JSON, compilation) stays well inside
+# Python's recursion limit.  Every way of building a node checks it.
+MAX_DEPTH = 64
 PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
 _INT_FAST = 1 << 62  # ints up to here convert to float without overflow
 _INF = math.inf
@@ -38,9 +44,15 @@ def _walk_with(customs: tuple[Callable[[float], float], ...], prog: np.ndarray, 
 
 
 def _freeze(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+# Kinds whose constructor is running in this thread (see ``Schedule.__init__``).
+_building = threading.local()
 
 
 class Schedule:
@@ -50,18 +62,52 @@ class Schedule:
     schedules are immutable, hashable and equal when their parameters are.
     """
 
-    __slots__ = ("kind", "params", "_hash", "_compiled")
+    __slots__ = ("kind", "params", "_hash", "_compiled", "_depth")
 
     kind: str
     params: tuple[tuple[str, Any], ...]
     _hash: int | None
     _compiled: tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]] | None
+    _depth: int
 
     def __init__(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
+        """The node ``kind(**dict(params))``, built through that kind's constructor.
+
+        Every argument is validated as ``lr.<kind>(...)`` validates it, so a node
+        made by hand or by unpickling is as safe to evaluate as any other.
+        """
+        active = getattr(_building, "kinds", None)
+        if active and active[-1] == kind:
+            # The kind's own constructor, building its node from arguments it has just checked.
+            self._set(kind, tuple(params))
+            return
+        node = _rebuild("Schedule", kind, params)
+        self._set(node.kind, node.params)
+
+    @classmethod
+    def _make(cls, kind: str, params: tuple[tuple[str, Any], ...]) -> Schedule:
+        """A node from arguments its constructor has validated (constructors only)."""
+        node = object.__new__(cls)
+        node._set(kind, params)
+        return node
+
+    def _set(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
+        frozen = tuple((k, _freeze(v)) for k, v in params)
+        depth, deepest = 0, ""
+        for key, value in frozen:
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, Schedule) and child._depth > depth:
+                    depth, deepest = child._depth, key
+        if depth >= MAX_DEPTH:
+            raise ValueError(
+                f"{kind}: `{deepest}` nests {depth} levels deep, so this {kind} would nest {depth + 1}; "
+                f"schedules nest at most {MAX_DEPTH} levels"
+            )
         object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "params", tuple((k, _freeze(v)) for k, v in params))
+        object.__setattr__(self, "params", frozen)
         object.__setattr__(self, "_hash", None)
         object.__setattr__(self, "_compiled", None)
+        object.__setattr__(self, "_depth", depth + 1)
 
     # -- value semantics -------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -71,9 +117,11 @@ class Schedule:
         raise AttributeError("Schedule is immutable")
 
     def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
         if not isinstance(other, Schedule):
             return NotImplemented
-        return self.kind == other.kind and self.params == other.params
+        return self.kind == other.kind and self._depth == other._depth and self.params == other.params
 
     def __hash__(self) -> int:
         h = self._hash
@@ -83,7 +131,14 @@ class Schedule:
         return h
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickling calls Schedule(kind, params): validated like any other construction.
         return (Schedule, (self.kind, self.params))
+
+    def __copy__(self) -> Schedule:
+        return self  # an immutable value is its own copy
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Schedule:
+        return self
 
     def __getitem__(self, name: str) -> Any:
         """A parameter by name: ``lr.cosine(init=1, steps=9)["steps"] == 9.0``."""
@@ -221,6 +276,7 @@ class Schedule:
         return f"{self.kind}({', '.join(parts)})"
 
 
+@functools.lru_cache(maxsize=None)
 def _defaults(kind: str) -> dict[str, Any]:
     import inspect
 
@@ -257,38 +313,123 @@ def _encode_value(kind: str, key: str, value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        return from_dict(value)
+        return _from_dict(value)
     if isinstance(value, list):
         return [_decode_value(v) for v in value]
     return value
 
 
-def from_dict(data: Any) -> Schedule:
-    """Rebuild a schedule from ``Schedule.to_dict()``; every argument is validated again."""
+def _arguments(where: str, kind: Any, named: dict[Any, Any]) -> dict[str, Any]:
+    """Check that `kind` is a kind and `named` holds only and all of its required parameter names."""
     import inspect
 
-    if not isinstance(data, dict):
-        raise TypeError(f"from_dict: expected a dict with a 'kind' key; got {type(data).__name__}: {data!r}")
-    if "kind" not in data:
-        raise ValueError(f"from_dict: the dict has no 'kind' key; got keys {sorted(data)}")
-    kind = data["kind"]
-    if not isinstance(kind, str) or kind not in CONSTRUCTORS or kind == "custom":
+    if not isinstance(kind, str) or kind not in CONSTRUCTORS:
         known = ", ".join(sorted(k for k in CONSTRUCTORS if k != "custom"))
-        raise ValueError(f"from_dict: unknown schedule kind {kind!r}; known kinds: {known}")
-    ctor = CONSTRUCTORS[kind]
-    sig = inspect.signature(ctor)
-    names = set(sig.parameters)
-    unknown = sorted(set(data) - names - {"kind"})
+        raise ValueError(f"{where}: unknown schedule kind {check.show(kind)}; known kinds: {known}")
+    for key in named:
+        if not isinstance(key, str):
+            raise TypeError(f"{where}: parameter names of {kind} must be strings; got {check.show(key)}")
+    sig = inspect.signature(CONSTRUCTORS[kind])
+    unknown = [k for k in named if k not in sig.parameters]
     if unknown:
         takes = ", ".join(sig.parameters)
-        raise ValueError(f"from_dict: {kind} has no parameter(s) {', '.join(unknown)}; it takes {takes}")
-    missing = [
-        n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty and n not in data
-    ]
+        shown = ", ".join(check.show(k) for k in unknown)
+        raise ValueError(f"{where}: {kind} has no parameter(s) {shown}; it takes {takes}")
+    missing = [n for n, p in sig.parameters.items() if p.default is inspect.Parameter.empty and n not in named]
     if missing:
-        raise ValueError(f"from_dict: {kind} is missing required parameter(s) {', '.join(missing)}")
-    kwargs = {k: _decode_value(v) for k, v in data.items() if k != "kind"}
-    return ctor(**kwargs)
+        raise ValueError(f"{where}: {kind} is missing required parameter(s) {', '.join(missing)}")
+    return named
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. comparisons that do not reduce to one bool
+        return False
+
+
+def _rebuild(where: str, kind: Any, params: Any) -> Schedule:
+    """``CONSTRUCTORS[kind](**dict(params))``, refusing anything that does not come back equal."""
+    if not isinstance(params, (tuple, list)):
+        raise TypeError(f"{where}: `params` must be a tuple of (name, value) pairs; got params={check.show(params)}")
+    named: dict[Any, Any] = {}
+    for item in params:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(f"{where}: `params` must hold (name, value) pairs; got {check.show(item)}")
+        key, value = item
+        try:
+            repeated = key in named
+        except TypeError:  # unhashable
+            raise TypeError(f"{where}: parameter names must be strings; got {check.show(key)}") from None
+        if repeated:
+            raise ValueError(f"{where}: parameter {check.show(key)} is given twice")
+        named[key] = value
+    kwargs = _arguments(where, kind, named)
+    active = getattr(_building, "kinds", None)
+    if active is None:
+        active = _building.kinds = []
+    active.append(kind)
+    try:
+        node = CONSTRUCTORS[kind](**kwargs)
+    finally:
+        active.pop()
+    if not isinstance(node, Schedule) or node.kind != kind:
+        raise ValueError(f"{where}: the {kind} constructor did not return a {kind} node; got {check.show(node)}")
+    for key, value in kwargs.items():
+        if not _same(node[key], _freeze(value)):
+            raise ValueError(
+                f"{where}: {kind}'s `{key}` does not rebuild to the value given "
+                f"({check.show(node[key])}); got {key}={check.show(value)}"
+            )
+    return node
+
+
+def _check_nesting(where: str, data: Any) -> None:
+    """Refuse data nested deeper than any schedule can be, before recursing into it."""
+    limit_containers = 4 * MAX_DEPTH  # a join adds a list per level; interpolate points two
+    deepest_dicts, deepest_all = 0, 0
+    stack = [(data, 0, 0)]
+    while stack:
+        item, dicts, containers = stack.pop()
+        if isinstance(item, dict):
+            dicts, containers = dicts + 1, containers + 1
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            containers += 1
+            children = list(item)
+        else:
+            continue
+        deepest_dicts, deepest_all = max(deepest_dicts, dicts), max(deepest_all, containers)
+        stack.extend((child, dicts, containers) for child in children)
+    if deepest_dicts > MAX_DEPTH:
+        raise ValueError(
+            f"{where}: the schedule nests {deepest_dicts} levels deep; schedules nest at most {MAX_DEPTH} levels"
+        )
+    if deepest_all > limit_containers:
+        raise ValueError(
+            f"{where}: lists and dicts nest {deepest_all} levels deep; at most {limit_containers} are allowed "
+            f"(schedules nest at most {MAX_DEPTH} levels)"
+        )
+
+
+def from_dict(data: Any) -> Schedule:
+    """Rebuild a schedule from ``Schedule.to_dict()``; every argument is validated again."""
+    if not isinstance(data, dict):
+        raise TypeError(f"from_dict: expected a dict with a 'kind' key; got {type(data).__name__}: {check.show(data)}")
+    _check_nesting("from_dict", data)
+    return _from_dict(data)
+
+
+def _from_dict(data: dict[Any, Any]) -> Schedule:
+    if "kind" not in data:
+        keys = ", ".join(check.show(k) for k in data)
+        raise ValueError(f"from_dict: the dict has no 'kind' key; got keys {keys}")
+    kind = data["kind"]
+    if kind == "custom":
+        raise ValueError("from_dict: a custom(fn) schedule is not serialisable: rebuild it in code after loading")
+    named = {k: v for k, v in data.items() if k != "kind"}
+    kwargs = _arguments("from_dict", kind, named)
+    return CONSTRUCTORS[kind](**{k: _decode_value(v) for k, v in kwargs.items()})
 
 
 def from_json(text: str | bytes) -> Schedule:
@@ -299,6 +440,13 @@ def from_json(text: str | bytes) -> Schedule:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"from_json: malformed JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise ValueError(f"from_json: {err}") from None
+    except RecursionError:
+        raise ValueError(
+            f"from_json: the JSON nests deeper than Python's recursion limit ({sys.getrecursionlimit()}); "
+            f"schedules nest at most {MAX_DEPTH} levels"
+        ) from None
     return from_dict(data)
 
 

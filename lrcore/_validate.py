@@ -8,14 +8,44 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 
+_SHOWN = 200  # characters of a value an error message shows
+
+
+def show(value: Any) -> str:
+    """``repr(value)`` for an error message: one line, at most a few hundred characters, and
+    an int too large for a float (or for ``str``) written as its magnitude."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1024:
+        digits = math.log10(abs(value))
+        exponent = math.floor(digits)
+        mantissa = 10.0 ** (digits - exponent)
+        return f"{'-' if value < 0 else ''}{mantissa:.6g}e+{exponent} (an int)"
+    try:
+        text = repr(value)
+    except Exception as err:  # a repr that fails must not hide the real error
+        text = f"<{type(value).__name__} whose repr fails: {type(err).__name__}>"
+    text = re.sub(r"\s*\n\s*", " ", text)
+    if len(text) > _SHOWN:
+        text = f"{text[: _SHOWN - 40]} ... {text[-30:]} ({len(text)} characters)"
+    return text
+
+
 def fail(where: str, name: str, rule: str, value: Any, exc: type[Exception] = ValueError) -> Exception:
-    return exc(f"{where}: `{name}` {rule}; got {name}={value!r}")
+    return exc(f"{where}: `{name}` {rule}; got {name}={show(value)}")
+
+
+def as_float(value: Any) -> float | None:
+    """``float(value)`` for a real number, or None when it is too large for a float."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def number(
@@ -31,7 +61,9 @@ def number(
     """A finite real number (not a bool) within the given bounds, as a float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise fail(where, name, "must be a real number", value, TypeError)
-    x = float(value)
+    x = as_float(value)
+    if x is None:
+        raise fail(where, name, "must be finite (it is too large for a float)", value)
     if not math.isfinite(x):
         raise fail(where, name, "must be finite", value)
     if gt is not None and not x > gt:
@@ -87,14 +119,14 @@ def numbers_(
     out = []
     for i, item in enumerate(items):
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
-            raise fail(where, name, f"must hold real numbers (element {i} is {item!r})", value, TypeError)
-        x = float(item)
-        if not math.isfinite(x):
-            raise fail(where, name, f"must hold finite numbers (element {i} is {item!r})", value)
+            raise fail(where, name, f"must hold real numbers (element {i} is {show(item)})", value, TypeError)
+        x = as_float(item)
+        if x is None or not math.isfinite(x):
+            raise fail(where, name, f"must hold finite numbers (element {i} is {show(item)})", value)
         if ge is not None and not x >= ge:
-            raise fail(where, name, f"must hold numbers >= {ge:g} (element {i} is {item!r})", value)
+            raise fail(where, name, f"must hold numbers >= {ge:g} (element {i} is {show(item)})", value)
         if gt is not None and not x > gt:
-            raise fail(where, name, f"must hold numbers > {gt:g} (element {i} is {item!r})", value)
+            raise fail(where, name, f"must hold numbers > {gt:g} (element {i} is {show(item)})", value)
         out.append(x)
     if increasing is not None:
         strict = increasing == "strictly"
@@ -107,14 +139,11 @@ def numbers_(
 
 def time(t: Any) -> float:
     """A valid time: a finite real number >= 0 (not a bool)."""
-    if type(t) is int or type(t) is float:
-        x = float(t)
-    elif isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real):
-        raise TypeError(f"schedule time `t` must be a real number >= 0; got t={t!r}")
-    else:
-        x = float(t)
-    if not x >= 0.0 or x == math.inf:
-        raise ValueError(f"schedule time `t` must be finite and >= 0; got t={t!r}")
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real):
+        raise TypeError(f"schedule time `t` must be a real number >= 0; got t={show(t)}")
+    x = as_float(t)
+    if x is None or not x >= 0.0 or x == math.inf:
+        raise ValueError(f"schedule time `t` must be finite and >= 0; got t={show(t)}")
     return x
 
 
