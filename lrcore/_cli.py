@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"lrcore {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{plot,table}")
+    commands = parser.add_subparsers(dest="command", metavar="{plot,table,suggest}")
 
     plot_cmd = commands.add_parser(
         "plot",
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help='text: aligned columns; csv: \'t,lr\' rows; json: {"schedule", "steps", "t", "lr"} (default: text)',
     )
+    from ._cli_suggest import add_parser as add_suggest
+
+    add_suggest(commands)
     return parser
 
 
@@ -307,9 +310,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise CliError("choose a command: plot or table (see: lrcore --help)")
+            raise CliError("choose a command: plot, table or suggest (see: lrcore --help)")
         if args.command == "plot":
             run_plot(args)
+        elif args.command == "suggest":
+            from ._cli_suggest import run as run_suggest
+
+            run_suggest(args)
         else:
             run_table(args)
     except SystemExit as exit_:

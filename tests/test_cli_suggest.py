@@ -1,0 +1,112 @@
+"""``python -m lrcore suggest``, run as a user would, in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lrcore as lr
+
+N = 100
+LRS = lr.range_test(start=1e-6, end=10.0, steps=N).array(N).tolist()
+U = np.log10(LRS)
+LOSSES = (2.0 - np.tanh((U + 3.0) / 0.5) + 3.0 * np.maximum(U + 1.0, 0.0) ** 2).tolist()
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, "-m", "lrcore", "suggest", *args], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def write(path: Path, rows: list[tuple[float, float]], header: str | None = "lr,loss", sep: str = ",") -> Path:
+    lines = ([header] if header is not None else []) + [f"{a!r}{sep}{b!r}" for a, b in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("header", "sep"), [("lr,loss", ","), (None, " "), ("# lr loss", "\t"), ("lr loss", "  ")])
+def test_prints_the_suggestion_of_lr_suggest(tmp_path: Path, header: str | None, sep: str) -> None:
+    write(tmp_path / "losses.csv", list(zip(LRS, LOSSES, strict=True)), header, sep)
+    run = cli("losses.csv", cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    s = lr.suggest(LRS, LOSSES)
+    assert run.stdout == s.describe() + "\n"
+    assert f"suggested lr {s.lr:.10g} (method valley)" in run.stdout and "points 10-99 of 100" in run.stdout
+
+
+def test_method_smooth_diverge_and_the_plot(tmp_path: Path) -> None:
+    losses = LOSSES[:80] + [float("nan")] * 20
+    write(tmp_path / "losses.csv", list(zip(LRS, losses, strict=True)))
+    run = cli("losses.csv", "--method", "steepest", "--smooth", "0.5", "-o", "finder.png", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    s = lr.suggest(LRS, losses, method="steepest", smooth=0.5)
+    assert s.cut == "non-finite loss"
+    assert run.stdout == s.describe() + "\nwrote finder.png\n"
+    assert "cut at point 80 of 100 (a non-finite loss)" in run.stdout
+    assert (tmp_path / "finder.png").stat().st_size > 5000
+    rising = LOSSES[:90] + [LOSSES[89] * 10.0] * 10
+    write(tmp_path / "losses.csv", list(zip(LRS, rising, strict=True)))
+    for extra, cut in (((), "the smoothed loss diverged"), (("--diverge", "inf"), "not cut")):
+        run = cli("losses.csv", "--method", "minimum", *extra, cwd=tmp_path)
+        want = lr.suggest(LRS, rising, method="minimum", diverge=float("inf") if extra else 4.0)
+        assert run.stdout == want.describe() + "\n" and cut in run.stdout
+
+
+def test_a_loss_below_zero_warns_on_one_line(tmp_path: Path) -> None:
+    write(tmp_path / "l.csv", [(a, b - 2.5) for a, b in zip(LRS, LOSSES, strict=True)])
+    run = cli("l.csv", cwd=tmp_path)
+    assert run.returncode == 0
+    assert run.stderr.startswith("lrcore: warning: suggest: the smoothed loss reached") and run.stderr.count("\n") == 1
+
+
+ROWS = list(zip(LRS, LOSSES, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (None, (), "missing.csv: no such file"),
+        ("", (), "f.csv: no (lr, loss) rows"),
+        ("lr,loss\n\n# nothing\n", (), "f.csv: no (lr, loss) rows"),
+        ("".join(f"{a!r}\n" for a in LRS), (), "f.csv line 1: expected 2 columns (lr, loss); got 1"),
+        ("lr,loss\n1e-5,2.0\n1e-4,abc\n", (), "f.csv line 3: 'abc' is not a number"),
+        ("lr,loss\nlr,loss\n", (), "f.csv line 2: 'lr' is not a number"),
+        ("1e-5,1,2\n", (), "f.csv line 1: expected 2 columns (lr, loss); got 3"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS[:4]), (), "must leave at least 5 points to analyse"),
+        ("".join(f"{-a!r},{b!r}\n" for a, b in ROWS), (), "f.csv: suggest: `lrs[0]` must be finite and > 0"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS[::-1]), (), "`lrs[1]` must be > lrs[0]=10.0"),
+        ("".join(f"{a!r},nan\n" for a, _ in ROWS), (), "`losses` must hold at least one finite value"),
+        (b"\xff\xfe\x00bin", (), "f.csv: not a text file"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS), ("--smooth", "1"), "suggest: `smooth` must be < 1"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS), ("--method", "steep"), "argument --method: invalid choice"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS), ("-o", "nofolder/f.png"), "`path` needs an existing folder"),
+        ("".join(f"{a!r},{b!r}\n" for a, b in ROWS), ("-o", "f"), "`path` needs an extension"),
+    ],
+)
+def test_bad_files_give_one_error_line_and_exit_2(tmp_path: Path, content: str | bytes | None, args: tuple,
+                                                  message: str) -> None:
+    name = "missing.csv" if content is None else "f.csv"
+    if isinstance(content, bytes):
+        (tmp_path / name).write_bytes(content)
+    elif content is not None:
+        (tmp_path / name).write_text(content)
+    run = cli(name, *args, cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.startswith("lrcore: error: ") and run.stderr.count("\n") == 1, run.stderr
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if content is None else ["f.csv"])
+
+
+def test_a_folder_and_the_help(tmp_path: Path) -> None:
+    run = cli(".", cwd=tmp_path)
+    assert run.returncode == 2 and "is a folder" in run.stderr and run.stderr.count("\n") == 1
+    run = cli("--help", cwd=tmp_path)
+    assert run.returncode == 0 and "--method {valley,steepest,minimum}" in run.stdout
