@@ -3,7 +3,8 @@
 `Schedule` is evaluated in the compiled train step by table lookup with ``keras.ops``
 (``lrcore.adapters.sgd.table``), ``lr(step) = scale * values[clip(step, 0, n - 1)]``, on
 every backend, and is saved with the model.  `Callback` is Keras' LearningRateScheduler in
-lrcore form; `PlateauCallback` is reduce-on-plateau for a `Schedule`-driven optimizer.
+lrcore form; `PlateauCallback` is reduce-on-plateau for a `Schedule`-driven optimizer, whose
+scale and counters are restored by ``BackupAndRestore`` and ``load_model``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lrcore import Plateau, PlateauState, from_dict
+from lrcore import Plateau, PlateauState
 from lrcore import Schedule as LRSchedule
 from lrcore import _validate as check
 
@@ -27,6 +28,9 @@ except ModuleNotFoundError as err:
         raise
     raise ModuleNotFoundError("lrcore.adapters.keras needs Keras 3: pip install 'lrcore[keras]'", name="keras") from err
 
+from ._keras_state import SAVER, PlateauSaver, plateau_state, read_config  # noqa: E402 (needs keras)
+from ._keras_state import scale as checked_scale  # noqa: E402
+
 __all__ = ["Callback", "PlateauCallback", "Schedule"]
 
 
@@ -36,30 +40,57 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Exact to float32 rounding (the values are rounded once from float64) for every step
     when `s` has a finite horizon, else for steps < `steps` (later ones hold s(steps - 1)).
+    The config holds `s`, `steps`, `scale` and a `PlateauCallback`'s counters.  Keras finds
+    the class by its registered name "lrcore>Schedule", so ``import lrcore.adapters.keras``
+    must run before ``keras.saving.load_model`` of a model that uses it.
     """
 
     def __init__(self, s: LRSchedule, steps: int | None = None, *, scale: float = 1.0) -> None:
+        self._setup("keras.Schedule", s, steps, scale, None)
+
+    def _setup(self, where: str, s: Any, steps: Any, scale: Any, state: Any) -> None:
         if not isinstance(s, LRSchedule):
-            raise check.fail("keras.Schedule", "s", "must be an lrcore Schedule", s, TypeError)
-        self.schedule = s
-        self.steps = steps
-        # A Python float, compiled into the train step: PlateauCallback rebuilds the step when it changes.
-        self.scale = check.number("keras.Schedule", "scale", scale, ge=0)
+            raise check.fail(where, "s", "must be an lrcore Schedule", s, TypeError)
         dtype = np.dtype(keras.config.floatx())
-        values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where="keras.Schedule")
-        self.size = int(values.shape[0])
+        values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where)
+        self.schedule, self.steps, self.values, self.size = s, steps, values, int(values.shape[0])
+        self._scale = checked_scale(where, scale, values)
+        self._plateau_state = None if state is None else plateau_state(where, state, self._scale)
         self._values = keras.ops.convert_to_tensor(values, dtype=keras.config.floatx())
+
+    @property
+    def scale(self) -> float:
+        """Multiplies every value; set by `PlateauCallback` (JAX compiles it into the train step)."""
+        return self._scale
+
+    @property
+    def plateau_state(self) -> PlateauState | None:
+        """The `PlateauCallback` counters (with `scale`), or None before its first update."""
+        return self._plateau_state
+
+    def _restore(self, scale: float, state: PlateauState | None) -> None:
+        self._scale, self._plateau_state = scale, state
 
     def __call__(self, step: Any) -> Any:
         index = keras.ops.cast(keras.ops.clip(step, 0, self.size - 1), "int32")
-        return keras.ops.take(self._values, index) * self.scale
+        return keras.ops.take(self._values, index) * self._scale
+
+    def __repr__(self) -> str:
+        return f"keras.Schedule({self.schedule!r}, steps={self.steps!r}, scale={self._scale!r})"
 
     def get_config(self) -> dict[str, Any]:
-        return {"schedule": self.schedule.to_dict(), "steps": self.steps, "scale": self.scale}
+        state = self._plateau_state
+        counters = None if state is None else {k: v for k, v in state.to_dict().items() if k != "scale"}
+        return {"schedule": self.schedule.to_dict(), "steps": self.steps, "scale": self._scale,
+                "plateau_state": counters}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Schedule:
-        return cls(from_dict(config["schedule"]), steps=config.get("steps"), scale=config.get("scale", 1.0))
+        """Every field is checked: a bad one raises ValueError/TypeError naming it."""
+        s, steps, scale, state = read_config(config)
+        schedule = cls.__new__(cls)
+        schedule._setup("keras.Schedule.from_config", s, steps, scale, state)
+        return schedule
 
 
 class Callback(keras.callbacks.Callback):
@@ -77,6 +108,14 @@ class Callback(keras.callbacks.Callback):
         self.schedule = s
         self.per = check.choice("keras.Callback", "per", per, ("epoch", "batch"))
         self.last: float | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # A float learning rate is a Variable; Keras refuses to set a schedule or a callable.
+        current = self.model.optimizer._learning_rate
+        if not isinstance(current, keras.Variable):
+            rule = ("is already a schedule: use it (e.g. lrcore.adapters.keras.Schedule) or this Callback "
+                    "with a float learning rate, not both")
+            raise check.fail("keras.Callback", "learning_rate", rule, current)
 
     def _set(self, t: int | None) -> None:
         # self.model (not a stored optimizer) syncs the JAX state, so the next step sees the new value.
@@ -106,10 +145,13 @@ class Callback(keras.callbacks.Callback):
 class PlateauCallback(keras.callbacks.Callback):
     """Reduce-on-plateau for an optimizer driven by a `Schedule`: multiplies its `scale`.
 
-    At each epoch's end the `monitor` value feeds `plateau` (``lr.Plateau()`` by default);
-    when the scale changes, the schedule's `scale` is set and the train step rebuilt (JAX
-    compiles the scale in).  The scale is saved with the model; the controller's counters
-    are not (like Keras' callbacks) and restart from the saved scale.  Logs ``lr_scale``.
+    At each epoch's end the `monitor` value feeds `plateau` (``lr.Plateau()`` by default)
+    and the schedule's scale and counters become the new state; the train step is rebuilt
+    before the next epoch when the scale changed (JAX compiles it in).  Scale and counters
+    are saved with the optimizer's weights (``BackupAndRestore``, ``save_weights``) and in
+    the schedule's config (``model.save``), so a resumed run continues exactly.  List it
+    before ``BackupAndRestore`` and ``ModelCheckpoint``, which save at the epoch's end too.
+    Logs ``lr_scale``.
     """
 
     def __init__(self, plateau: Plateau | None = None, monitor: str = "val_loss") -> None:
@@ -120,7 +162,16 @@ class PlateauCallback(keras.callbacks.Callback):
             raise check.fail("keras.PlateauCallback", "monitor", "must be a str", monitor, TypeError)
         self.plateau = Plateau() if plateau is None else plateau
         self.monitor = monitor
-        self.state: PlateauState | None = None
+        self._compiled_scale: float | None = None
+
+    def set_model(self, model: Any) -> None:
+        # Before any on_train_begin, so that BackupAndRestore's load finds the saver.
+        super().set_model(model)
+        optimizer = getattr(model, "optimizer", None)
+        schedule = getattr(optimizer, "_learning_rate", None)
+        saver = getattr(optimizer, SAVER, None)
+        if isinstance(schedule, Schedule) and not (isinstance(saver, PlateauSaver) and saver.schedule is schedule):
+            setattr(optimizer, SAVER, PlateauSaver(schedule))
 
     def _schedule(self) -> Schedule:
         # Keras keeps the optimizer's schedule in `_learning_rate`; `learning_rate` evaluates it.
@@ -133,7 +184,15 @@ class PlateauCallback(keras.callbacks.Callback):
         return s
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.state = replace(self.plateau.init(), scale=self._schedule().scale)
+        self._schedule()
+        self._compiled_scale = None  # a train step kept from an earlier fit may hold another scale
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        # After every on_train_begin, so after BackupAndRestore has restored the scale.
+        scale = self._schedule().scale
+        if scale != self._compiled_scale:
+            self.model.make_train_function(force=True)
+            self._compiled_scale = scale
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = {} if logs is None else logs
@@ -144,9 +203,7 @@ class PlateauCallback(keras.callbacks.Callback):
                           "the scale is left unchanged", stacklevel=2)
             return
         schedule = self._schedule()
-        state = self.state or replace(self.plateau.init(), scale=schedule.scale)
-        self.state = self.plateau.update(state, metric)
-        if self.state.scale != schedule.scale:
-            schedule.scale = self.state.scale
-            self.model.make_train_function(force=True)
-        logs["lr_scale"] = schedule.scale
+        state = replace(schedule.plateau_state or self.plateau.init(), scale=schedule.scale)
+        state = self.plateau.update(state, metric)
+        schedule._restore(state.scale, state)
+        logs["lr_scale"] = state.scale

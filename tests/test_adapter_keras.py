@@ -13,13 +13,12 @@ import sys
 import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 import lrcore as lr
-
-keras = pytest.importorskip("keras")
-from lrcore.adapters.keras import Callback, PlateauCallback, Schedule  # noqa: E402
+from lrcore.adapters.keras import Callback, PlateauCallback, Schedule
 
 WARMUP_COSINE = lr.warmup(lr.cosine(init=0.1, steps=100, final=0.001), steps=20)
 SAMPLES, BATCH = 64, 4  # 16 updates per epoch; a power-of-two batch keeps the mean gradient exact
@@ -69,7 +68,6 @@ def test_fit_save_load_fit_on_jax(tmp_path):
 
 
 def test_fit_save_load_fit_and_plateau_on_torch(tmp_path):
-    pytest.importorskip("torch")
     code = (
         f"import runpy, keras; assert keras.backend.backend() == 'torch'; scenarios = runpy.run_path({__file__!r}); "
         f"scenarios['fit_save_load_fit']({str(tmp_path / 'a')!r}); "
@@ -99,9 +97,13 @@ def test_values_equal_the_schedule_eagerly_and_under_jit(s, steps):
 def test_config_round_trip_and_registration():
     k = Schedule(lr.exponential(init=0.1, gamma=0.99), steps=500, scale=0.5)
     config = k.get_config()
-    assert config == {"schedule": lr.exponential(init=0.1, gamma=0.99).to_dict(), "steps": 500, "scale": 0.5}
+    assert config == {"schedule": lr.exponential(init=0.1, gamma=0.99).to_dict(), "steps": 500, "scale": 0.5,
+                      "plateau_state": None}
     again = Schedule.from_config(config)
-    assert (again.schedule, again.steps, again.scale) == (k.schedule, 500, 0.5)
+    assert (again.schedule, again.steps, again.scale, again.plateau_state) == (k.schedule, 500, 0.5, None)
+    # A config saved before plateau_state existed still loads.
+    older = Schedule.from_config({key: config[key] for key in ("schedule", "steps", "scale")})
+    assert older.get_config() == config
     assert keras.saving.get_registered_name(Schedule) == "lrcore>Schedule"
     revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(k))
     assert isinstance(revived, Schedule) and revived.get_config() == config
@@ -167,6 +169,17 @@ def test_plateau_callback_needs_an_lrcore_schedule_and_the_monitored_value():
         warnings.simplefilter("always")
         model.fit(X, Y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[PlateauCallback(monitor="val_loss")])
     assert any("`val_loss` is not in the logs" in str(w.message) for w in caught)
+
+
+KERAS_DECAY = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+
+
+@pytest.mark.parametrize("schedule", [Schedule(WARMUP_COSINE), KERAS_DECAY], ids=["lrcore", "keras"])
+def test_callback_on_an_optimizer_already_driven_by_a_schedule_says_to_use_one(schedule):
+    model = _model(keras.optimizers.SGD(learning_rate=schedule))
+    with pytest.raises(ValueError, match=r"keras.Callback: `learning_rate` is already a schedule: use it .* not both"):
+        model.fit(X, Y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[Callback(WARMUP_COSINE)])
+    assert int(model.optimizer.iterations) == 0  # refused before any update
 
 
 def test_bad_arguments_are_named():
