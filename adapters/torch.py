@@ -53,6 +53,23 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     ``get_last_lr()`` returns floats.
     """
 
+    @classmethod
+    def from_torch(cls, optimizer: torch.optim.Optimizer, name: str, **kwargs: Any) -> Scheduler:
+        """The drop-in for ``torch.optim.lr_scheduler.<name>(optimizer, **kwargs)``.
+
+        Every group's ``lr`` and, where torch cycles it (OneCycleLR, CyclicLR with
+        ``cycle_momentum=True``), ``momentum`` or ``betas[0]`` equal torch's after construction
+        and every ``step()``: one ``lr.from_torch`` schedule per group, from the group's initial
+        lr and its entry of each per-group list (``max_lr=[...]``, ``base_momentum=[...]``, ...),
+        SequentialLR / ChainedScheduler children as ``schedulers=[(name, kwargs), ...]``.
+        OneCycleLR holds its last lr and momentum from ``total_steps - 1`` on (torch
+        extrapolates one more step, then raises).
+        """
+        from ._torch_migrate import schedules
+
+        lrs, momenta = schedules(optimizer, name, kwargs)
+        return cls(optimizer, lrs, momentum=momenta)
+
     def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule | list[Schedule], *, relative: bool = False,
                  plateau: Plateau | None = None, momentum: Schedule | list[Schedule] | None = None,
                  sync: bool = True) -> None:

@@ -327,7 +327,8 @@ def from_timm(name: str, lr: float, **kwargs: Any) -> Schedule:
     Names: CosineLRScheduler, TanhLRScheduler, StepLRScheduler, MultiStepLRScheduler, PolyLRScheduler,
     WSDLRScheduler.  PlateauLRScheduler is metric-driven: use lr.Plateau.  ``t_in_epochs`` (per epoch
     or per update, the values are the same function of t), ``initialize`` and the noise settings are
-    accepted but noise itself (``noise_range_t``) is refused: lrcore schedules are deterministic.
+    accepted but noise itself (``noise_range_t``) is refused: lrcore has no kind that draws timm's
+    per-step seeded noise (``1 + noise`` from a generator seeded with ``noise_seed + t``).
 
     Stricter than timm: lengths > 0, rates and learning rates >= 0, cycle_mul >= 1 (timm fails past
     ``t_initial / (1 - cycle_mul)`` otherwise), k_decay and power > 0, sorted milestones.  Cycles
@@ -339,7 +340,10 @@ def from_timm(name: str, lr: float, **kwargs: Any) -> Schedule:
     base = check.number(WHERE, "lr", lr, ge=0)
     noise = kwargs.get("noise_range_t")
     if noise is not None:
-        rule = "must be None: lrcore schedules are deterministic (timm's noise is random)"
+        rule = (
+            "must be None: timm multiplies the lr by 1 + a draw from a generator seeded with noise_seed + t, "
+            "and lrcore has no per-step seeded-noise kind (lr.custom(fn) can make that draw)"
+        )
         raise check.fail(WHERE, "noise_range_t", rule, noise)
     for key in INERT.keys() & kwargs.keys():
         INERT[key](WHERE, key, kwargs[key])

@@ -173,8 +173,9 @@ def _cyclic_lr(
     """torch's CyclicLR: a triangle wave between base_lr and max_lr (see ``lr.cyclic``).
 
     The constructor sets the optimizer's lr to base_lr, so `lr` plays no part.  `scale_mode` only matters with
-    a custom `scale_fn`, which is rejected; the momentum arguments are accepted and ignored.
+    a custom `scale_fn`, which is rejected; the momentum arguments shape ``part="momentum"`` only.
     """
+    check.flag(w, "cycle_momentum", cycle_momentum)
     if scale_fn is not None:
         raise check.fail(w, "scale_fn", "is an arbitrary function of the cycle; use lr.custom(fn) instead", scale_fn)
     check.choice(w, "scale_mode", scale_mode, ("cycle", "iterations"))
@@ -342,6 +343,118 @@ def _chained_scheduler(w: str, lr: float, *, schedulers: Any) -> Schedule:
     return _after(chained, _build(_child(w, c, names[c]), names[c], children[c][1], lr), steps)
 
 
+# ---------------------------------------------------------------------------
+# part="momentum": the momentum (or Adam's beta1) that OneCycleLR and CyclicLR write into the param group.
+
+
+def _cycles_momentum(name: str, kwargs: Mapping[str, Any]) -> bool:
+    return name in ("OneCycleLR", "CyclicLR") and bool(kwargs.get("cycle_momentum", True))
+
+
+def _momentum_levels(w: str, args: dict[str, Any]) -> tuple[float, float]:
+    if not args["cycle_momentum"]:
+        rule = "is False: torch leaves the momentum alone, so there is no momentum schedule (use part='lr')"
+        raise check.fail(w, "cycle_momentum", rule, args["cycle_momentum"])
+    return (
+        check.number(w, "base_momentum", args["base_momentum"], ge=0),
+        check.number(w, "max_momentum", args["max_momentum"], ge=0),
+    )
+
+
+def _one_cycle_momentum(w: str, args: dict[str, Any]) -> Schedule:
+    """max_momentum -> base_momentum over the first phase and back to max_momentum over the last (three_phase:
+    back over the second, then held), through the same phase ends as the lr; held from t = T - 1 on."""
+    base, top = _momentum_levels(w, args)
+    steps = _one_cycle_steps(w, args["total_steps"], args["epochs"], args["steps_per_epoch"])
+    return _one_cycle_curve(w, steps, args["pct_start"], args["anneal_strategy"], args["three_phase"], (top, base, top))
+
+
+def _cyclic_momentum(w: str, args: dict[str, Any]) -> Schedule:
+    """The lr's wave upside down: ``max_momentum - (max_momentum - base_momentum) * wave``, where the lr is
+    ``base_lr + (max_lr - base_lr) * wave``: ``lr.cyclic(base=max_momentum, peak=base_momentum, ...)``."""
+    base, top = _momentum_levels(w, args)
+    mode, gamma = args["mode"], float(args["gamma"]) if args["mode"] == "exp_range" else 1.0
+    if mode == "exp_range" and gamma > 1 and base < top:
+        rule = "must be <= 1 for the momentum with mode='exp_range' (torch's falls below 0): or cycle_momentum=False"
+        raise check.fail(w, "gamma", rule, args["gamma"])
+    down = args["step_size_down"]
+    return cyclic(
+        base=top,
+        peak=base,
+        step_up=float(args["step_size_up"]),
+        step_down=None if down is None else float(down),
+        mode=mode,
+        gamma=gamma,
+    )
+
+
+def _sequential_momentum(w: str, args: dict[str, Any]) -> Schedule:
+    """Each running child that cycles momentum sets it from its own time 0, as for the lr; the others leave
+    it as the previous child left it.  Before that, it is what the constructors left: every OneCycleLR and
+    CyclicLR sets it as it is built, and SequentialLR then steps the child running at t = 0 once more.
+
+    A OneCycleLR reads its momentum levels from the param group, where every cycling constructor writes its
+    own: every OneCycleLR child cycles between the base_momentum and max_momentum of the last child built
+    with cycle_momentum=True (a CyclicLR keeps its own)."""
+    children = _children(w, args["schedulers"])
+    ms = [float(m) for m in args["milestones"]]
+    cyclers = [i for i, (name, kw) in enumerate(children) if _cycles_momentum(name, kw)]
+    if not cyclers:
+        raise _no_momentum(w, "SequentialLR", args["schedulers"])
+    starts, ends = [0.0, *ms], [*ms, math.inf]
+    running = [i for i in range(len(children)) if starts[i] < ends[i]]
+    last_name, last_kw = children[cyclers[-1]]
+    levels = {p: _default(last_name, last_kw, p) for p in ("base_momentum", "max_momentum")}
+    own = {}
+    for i in cyclers:
+        name, kw = children[i]
+        own[i] = _momentum(_child(w, i, name), name, {**kw, **levels} if name == "OneCycleLR" else kw, 1.0)
+    first = running[0] if running[0] in own else cyclers[-1]
+    value, parts = own[first](0), []
+    for k, i in enumerate(running):
+        part = own[i] if i in own else constant(value=value)
+        parts.append(part)
+        if k + 1 < len(running):
+            value = part(starts[running[k + 1]] - 1 - starts[i])  # what this child leaves to the next
+    return parts[0] if len(parts) == 1 else join(parts, boundaries=[starts[i] for i in running[1:]])
+
+
+def _chained_momentum(w: str, args: dict[str, Any]) -> Schedule:
+    """Every child steps at each step, in order: the last one that cycles momentum sets it."""
+    children = _children(w, args["schedulers"])
+    cyclers = [i for i, (name, kw) in enumerate(children) if _cycles_momentum(name, kw)]
+    if not cyclers:
+        raise _no_momentum(w, "ChainedScheduler", args["schedulers"])
+    last = cyclers[-1]
+    return _momentum(_child(w, last, children[last][0]), *children[last], 1.0)
+
+
+def _no_momentum(w: str, name: str, schedulers: Any) -> Exception:
+    rule = f"holds no OneCycleLR or CyclicLR with cycle_momentum=True, so {name} leaves the momentum alone"
+    return check.fail(w, "schedulers", rule, schedulers)
+
+
+_MOMENTUM: dict[str, Callable[[str, dict[str, Any]], Schedule]] = {
+    "OneCycleLR": _one_cycle_momentum,
+    "CyclicLR": _cyclic_momentum,
+    "SequentialLR": _sequential_momentum,
+    "ChainedScheduler": _chained_momentum,
+}
+
+
+_COMPOSITES = "SequentialLR or ChainedScheduler"
+
+
+def _momentum(w: str, name: str, kwargs: dict[str, Any], lr: float) -> Schedule:
+    _build(w, name, kwargs, lr)  # every argument checked as for the lr
+    if name not in _MOMENTUM:
+        rule = f"must be 'lr' for {name}: only OneCycleLR and CyclicLR (alone or in a {_COMPOSITES}) cycle momentum"
+        raise check.fail(w, "part", rule, "momentum")
+    bound = inspect.signature(_BUILDERS[name]).bind_partial(**{k: v for k, v in kwargs.items() if k != "last_epoch"})
+    bound.apply_defaults()
+    return _MOMENTUM[name](w, dict(bound.arguments))
+
+
 _BUILDERS: dict[str, Callable[..., Schedule]] = {
     "ConstantLR": _constant_lr,
     "LinearLR": _linear_lr,
@@ -419,7 +532,7 @@ def _replay(children: list[tuple[str, dict[str, Any]]], lr: float) -> tuple[list
     return bases, initial
 
 
-def from_torch(name: str, lr: float, **kwargs: Any) -> Schedule:
+def from_torch(name: str, lr: float, *, part: str = "lr", **kwargs: Any) -> Schedule:
     """The schedule of ``torch.optim.lr_scheduler.<name>(optimizer, **kwargs)`` on an optimizer with lr `lr`.
 
     ``s(t)`` equals ``optimizer.param_groups[0]["lr"]`` after construction and t calls of
@@ -428,11 +541,26 @@ def from_torch(name: str, lr: float, **kwargs: Any) -> Schedule:
     with ``schedulers=[(name, kwargs), ...]``.  LambdaLR, MultiplicativeLR, ReduceLROnPlateau and a custom
     CyclicLR scale_fn raise ValueError naming the lrcore replacement.  Arguments torch rejects are rejected,
     and so are some it accepts but that crash later or contradict its own closed form (each builder says
-    which).
+    which).  OneCycleLR holds its last value from t = total_steps - 1 on, where torch extrapolates one more
+    step (t = total_steps) and then raises.
+
+    ``part="momentum"`` gives instead the momentum torch writes into the param group (SGD's ``momentum``,
+    Adam's ``betas[0]``), for the schedulers that cycle it: OneCycleLR (base_momentum=0.85,
+    max_momentum=0.95 by default) and CyclicLR (0.8, 0.9), both with ``cycle_momentum=True`` (the default),
+    and SequentialLR / ChainedScheduler holding one (a SequentialLR child that does not cycle momentum
+    leaves it where the previous child left it; in a ChainedScheduler the last child that cycles it sets
+    it).  Other names, or ``cycle_momentum=False``, raise ValueError: torch leaves the momentum alone.
+    ``lrcore.adapters.torch.Scheduler.from_torch`` drives both parts, per param group.
 
     >>> s = from_torch("StepLR", 0.1, step_size=30)
     >>> s(29), s(30)
     (0.1, 0.010000000000000002)
+    >>> m = from_torch("OneCycleLR", 0.1, part="momentum", max_lr=0.1, total_steps=100)
+    >>> m(0), m(29), m(99)
+    (0.95, 0.85, 0.95)
     """
     lr = check.number("from_torch", "lr", lr, ge=0)
-    return _build(f"from_torch({name})", name, kwargs, lr)
+    where = f"from_torch({name})"
+    if check.choice(where, "part", part, ("lr", "momentum")) == "momentum":
+        return _momentum(where, name, kwargs, lr)
+    return _build(where, name, kwargs, lr)
