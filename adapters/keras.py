@@ -28,10 +28,11 @@ except ModuleNotFoundError as err:
         raise
     raise ModuleNotFoundError("lrcore.adapters.keras needs Keras 3: pip install 'lrcore[keras]'", name="keras") from err
 
+from ._find_keras import find_lr  # noqa: E402
 from ._keras_state import SAVER, PlateauSaver, plateau_state, read_config  # noqa: E402 (needs keras)
 from ._keras_state import scale as checked_scale  # noqa: E402
 
-__all__ = ["Callback", "PlateauCallback", "Schedule"]
+__all__ = ["Callback", "PlateauCallback", "Schedule", "find_lr"]
 
 
 @keras.saving.register_keras_serializable(package="lrcore")

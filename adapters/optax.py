@@ -29,7 +29,9 @@ except ModuleNotFoundError as err:
     message = "lrcore.adapters.optax needs JAX and optax: pip install 'lrcore[jax]'"
     raise ModuleNotFoundError(message, name="jax") from err
 
-__all__ = ["TableSchedule", "schedule"]
+from ._find_optax import find_lr  # noqa: E402 (needs jax)
+
+__all__ = ["TableSchedule", "find_lr", "schedule"]
 
 
 class TableSchedule:
