@@ -23,7 +23,7 @@ NAMES: dict[str, Callable[..., Any]] = {}
 _MAX_LENGTH = 100_000
 # Signs in a row ("--1" is 1): Python's own parser gives up on a few thousand.
 _MAX_SIGNS = 16
-_SIGNS = re.compile(r"[-+](?:\s*[-+]){%d,}" % _MAX_SIGNS)
+_SIGNS = re.compile(r"[-+](?:\s*[-+]){" + str(_MAX_SIGNS) + ",}")
 
 
 class _Reader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -22,18 +22,60 @@ class PlateauState:
     scale: float = 1.0
     count: int = 0
 
+    def __post_init__(self) -> None:
+        for name, value in _state_fields("PlateauState", asdict(self)).items():
+            object.__setattr__(self, name, value)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PlateauState:
-        return cls(
-            best=float(data["best"]),
-            num_bad=int(data["num_bad"]),
-            cooldown=int(data["cooldown"]),
-            scale=float(data["scale"]),
-            count=int(data["count"]),
-        )
+    def from_dict(cls, data: Any) -> PlateauState:
+        """The state ``to_dict`` saved; every field is checked (a bad checkpoint raises, naming it)."""
+        return cls(**_state_fields("PlateauState.from_dict", _fields_of("PlateauState.from_dict", cls, data)))
+
+
+def _fields_of(where: str, cls: type, data: Any) -> dict[str, Any]:
+    """`data` as a dict holding exactly the dataclass' fields."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{where}: expected a dict (from to_dict()); got {type(data).__name__}: {check.show(data)}")
+    names = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in names:
+            raise ValueError(f"{where}: unknown field {check.show(key)}; the fields are {', '.join(names)}")
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
+    return dict(data)
+
+
+def _state_fields(where: str, data: dict[str, Any]) -> dict[str, Any]:
+    best = data["best"]
+    if isinstance(best, (bool, np.bool_)) or not isinstance(best, numbers.Real):
+        raise check.fail(where, "best", "must be a real number", best, TypeError)
+    if math.isnan(float(best)):
+        raise check.fail(where, "best", "must not be NaN (a NaN metric never becomes the best)", best)
+    return {
+        "best": float(best),
+        "num_bad": check.count(where, "num_bad", data["num_bad"]),
+        "cooldown": check.count(where, "cooldown", data["cooldown"]),
+        # The scale starts at 1 and only ever shrinks.
+        "scale": check.number(where, "scale", data["scale"], ge=0, le=1),
+        "count": check.count(where, "count", data["count"]),
+    }
+
+
+def _settings(where: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mode": check.choice(where, "mode", data["mode"], ("min", "max")),
+        "factor": check.number(where, "factor", data["factor"], gt=0, lt=1),
+        "patience": check.count(where, "patience", data["patience"]),
+        "threshold": check.number(where, "threshold", data["threshold"], ge=0),
+        "threshold_mode": check.choice(where, "threshold_mode", data["threshold_mode"], ("rel", "abs")),
+        "cooldown": check.count(where, "cooldown", data["cooldown"]),
+        "min_scale": check.number(where, "min_scale", data["min_scale"], ge=0, le=1),
+        "eps": check.number(where, "eps", data["eps"], ge=0),
+    }
 
 
 @dataclass(frozen=True)
@@ -59,15 +101,49 @@ class Plateau:
     eps: float = 0.0
 
     def __post_init__(self) -> None:
-        w = "Plateau"
-        check.choice(w, "mode", self.mode, ("min", "max"))
-        object.__setattr__(self, "factor", check.number(w, "factor", self.factor, gt=0, lt=1))
-        object.__setattr__(self, "patience", check.count(w, "patience", self.patience))
-        object.__setattr__(self, "threshold", check.number(w, "threshold", self.threshold, ge=0))
-        check.choice(w, "threshold_mode", self.threshold_mode, ("rel", "abs"))
-        object.__setattr__(self, "cooldown", check.count(w, "cooldown", self.cooldown))
-        object.__setattr__(self, "min_scale", check.number(w, "min_scale", self.min_scale, ge=0, le=1))
-        object.__setattr__(self, "eps", check.number(w, "eps", self.eps, ge=0))
+        for name, value in _settings("Plateau", asdict(self)).items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_torch(cls, lr: float, **kwargs: Any) -> Plateau:
+        """The Plateau that follows ``torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **kwargs)``
+        on an optimizer whose learning rate is `lr`.
+
+        ``lr * state.scale`` is torch's lr after every ``step(metric)`` (to within rounding:
+        torch multiplies the lr by `factor` each time, lrcore the scale).  Takes torch's
+        arguments and defaults (mode, factor, patience, threshold, threshold_mode, cooldown,
+        ``min_lr=0``, ``eps=1e-8``); the absolute `min_lr` and `eps` become scale units
+        (``min_lr / lr``, ``eps / lr``).  One Plateau follows one learning rate: for param
+        groups with different lrs or a per-group `min_lr` list, build one per group.
+
+        >>> p = Plateau.from_torch(0.1, patience=0, min_lr=1e-3)
+        >>> p.min_scale, p.eps
+        (0.01, 1e-07)
+        """
+        w = "Plateau.from_torch"
+        lr = check.number(w, "lr", lr, gt=0)
+        torch_defaults = {
+            "mode": "min", "factor": 0.1, "patience": 10, "threshold": 1e-4, "threshold_mode": "rel",
+            "cooldown": 0, "min_lr": 0.0, "eps": 1e-8,
+        }
+        for key in kwargs:
+            if key not in torch_defaults:
+                raise TypeError(
+                    f"{w}: ReduceLROnPlateau has no argument {key!r} (the optimizer is replaced by `lr`); "
+                    f"it takes {', '.join(torch_defaults)}"
+                )
+        args = {**torch_defaults, **kwargs}
+        min_lr = args.pop("min_lr")
+        if isinstance(min_lr, (list, tuple)):
+            raise check.fail(w, "min_lr", "must be one number: one Plateau follows one lr (build one per group)",
+                             min_lr, TypeError)
+        min_lr = check.number(w, "min_lr", min_lr, ge=0)
+        eps = check.number(w, "eps", args.pop("eps"), ge=0)
+        # torch never raises an lr (a min_lr above it stops all reductions), and no reduction of a
+        # scale <= 1 exceeds 1: clamping both ratios at 1 keeps torch's behaviour and the ratios finite.
+        args["min_scale"] = min(min_lr / lr, 1.0)
+        args["eps"] = min(eps / lr, 1.0)
+        return cls(**_settings(w, args))
 
     def init(self) -> PlateauState:
         return PlateauState(best=math.inf if self.mode == "min" else -math.inf)
@@ -113,5 +189,6 @@ class Plateau:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plateau:
-        return cls(**data)
+    def from_dict(cls, data: Any) -> Plateau:
+        """The settings ``to_dict`` saved; every field is checked (a bad checkpoint raises, naming it)."""
+        return cls(**_settings("Plateau.from_dict", _fields_of("Plateau.from_dict", cls, data)))

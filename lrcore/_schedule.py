@@ -276,7 +276,7 @@ class Schedule:
         return f"{self.kind}({', '.join(parts)})"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _defaults(kind: str) -> dict[str, Any]:
     import inspect
 

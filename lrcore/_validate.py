@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-
 _SHOWN = 200  # characters of a value an error message shows
 
 

@@ -2,8 +2,9 @@
 
 torch multiplies the optimizer's lr; lrcore returns a scale, so torch's lr after each
 epoch must equal base_lr * state.scale (min_lr = base_lr * min_scale).  torch skips a
-reduction smaller than eps = 1e-8 in absolute lr, which a scale cannot know about; the
-comparisons keep every reduction well above eps, and one test shows the difference.
+reduction smaller than eps = 1e-8 in absolute lr: ``Plateau(eps=1e-8 / lr)`` does the
+same in scale units, and ``Plateau.from_torch(lr, **kwargs)`` does all that rescaling.
+Saved settings and states are checked field by field when loaded.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
-
-torch = pytest.importorskip("torch")
 
 EPS = 1e-8  # torch's default
 
@@ -284,3 +284,179 @@ def test_bad_updates_are_refused(state: Any, metric: Any, exc: type[Exception], 
     with pytest.raises(exc) as info:
         p.update(state, metric)
     assert f"`{name}`" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Plateau.from_torch: torch's arguments, torch's lrs
+
+
+def seeded_metrics(seed: int, mode: str, n: int = 150) -> list[float]:
+    """A noisy trend with flat stretches, steps inside a small threshold, NaN and repeats."""
+    rng = np.random.default_rng(seed)
+    sign = 1.0 if mode == "min" else -1.0
+    moves = rng.choice([-1.0, -0.1, 0.0, 0.0, 1e-6, 1e-3, 0.3], size=n) * rng.uniform(0.5, 1.5, size=n)
+    metrics = list(5.0 + sign * np.cumsum(moves))
+    for i in rng.choice(n, size=n // 20, replace=False):
+        metrics[i] = math.nan
+    return metrics
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+@pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (3, 0), (1, 2)])
+@pytest.mark.parametrize("lr0", [1.0, 0.1, 3e-4, 2e-7])
+@pytest.mark.parametrize("floor", [None, 0.0, 0.004])
+def test_from_torch_follows_torch(mode: str, threshold_mode: str, patience: int, cooldown: int, lr0: float,
+                                  floor: float | None) -> None:
+    """torch's own arguments (its default eps=1e-8 included): lr * scale is torch's lr after every step.
+    With lr 2e-7 the absolute eps stops the reductions after a few; `floor` is min_lr as a fraction of lr."""
+    kwargs: dict[str, Any] = {"mode": mode, "threshold_mode": threshold_mode, "patience": patience,
+                              "cooldown": cooldown, "factor": 0.5 if patience else 0.3,
+                              "threshold": 0.01 if threshold_mode == "rel" else 0.05}
+    if floor is not None:
+        kwargs["min_lr"] = floor * lr0
+    metrics = seeded_metrics(zlib.crc32(repr(sorted(kwargs.items())).encode() + repr(lr0).encode()), mode)
+    p = lr.Plateau.from_torch(lr0, **kwargs)
+    got = [lr0 * s.scale for s in lrcore_states(p, metrics)]
+    want = torch_lrs(lr0, metrics, **kwargs)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+    assert len(set(want)) > 2, "the stream should make torch reduce more than once"
+
+
+def test_from_torch_defaults_are_torchs() -> None:
+    p = lr.Plateau.from_torch(0.5)
+    assert p == lr.Plateau(eps=1e-8 / 0.5)
+    metrics = [1.0] * 400  # a reduction every 11 epochs, until eps stops them
+    np.testing.assert_allclose([0.5 * s.scale for s in lrcore_states(p, metrics)], torch_lrs(0.5, metrics),
+                               rtol=1e-12, atol=0.0)
+
+
+def test_from_torch_min_lr_above_lr_never_reduces_as_torch() -> None:
+    p = lr.Plateau.from_torch(0.01, patience=0, min_lr=0.1)
+    metrics = [1.0] * 20
+    assert torch_lrs(0.01, metrics, patience=0, min_lr=0.1) == [0.01] * 20
+    assert [s.scale for s in lrcore_states(p, metrics)] == [1.0] * 20
+
+
+def test_from_torch_tiny_lr_keeps_its_ratios_finite() -> None:
+    """eps / lr and min_lr / lr overflow for a subnormal lr: torch then never reduces, nor does lrcore."""
+    p = lr.Plateau.from_torch(1e-320, patience=0)
+    assert math.isfinite(p.eps) and math.isfinite(p.min_scale)
+    assert [s.scale for s in lrcore_states(p, [1.0] * 5)] == [1.0] * 5
+    assert torch_lrs(1e-320, [1.0] * 5, patience=0) == [1e-320] * 5
+
+
+@pytest.mark.parametrize(
+    ("lr0", "kwargs", "exc", "name"),
+    [
+        (0.1, {"min_lr": [0.001, 0.002]}, TypeError, "min_lr"),
+        (0.1, {"min_lr": -1e-3}, ValueError, "min_lr"),
+        (0.1, {"min_lr": "0"}, TypeError, "min_lr"),
+        (0.1, {"eps": -1e-8}, ValueError, "eps"),
+        (0.1, {"eps": math.nan}, ValueError, "eps"),
+        (0.1, {"factor": 1.0}, ValueError, "factor"),
+        (0.1, {"factor": -0.5}, ValueError, "factor"),
+        (0.1, {"mode": "avg"}, ValueError, "mode"),
+        (0.1, {"threshold_mode": "relative"}, ValueError, "threshold_mode"),
+        (0.1, {"patience": 2.5}, TypeError, "patience"),
+        (0.1, {"cooldown": -1}, ValueError, "cooldown"),
+        (0.0, {}, ValueError, "lr"),
+        (-0.1, {}, ValueError, "lr"),
+        (math.inf, {}, ValueError, "lr"),
+        (True, {}, TypeError, "lr"),
+    ],
+)
+def test_from_torch_refuses_bad_arguments(lr0: Any, kwargs: dict[str, Any], exc: type[Exception], name: str) -> None:
+    with pytest.raises(exc) as info:
+        lr.Plateau.from_torch(lr0, **kwargs)
+    assert str(info.value).startswith("Plateau.from_torch:"), str(info.value)
+    assert f"`{name}`" in str(info.value) and f"got {name}=" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["verbose", "optimizer", "min_lrs"])
+def test_from_torch_refuses_unknown_arguments(key: str) -> None:
+    with pytest.raises(TypeError, match=f"Plateau.from_torch: ReduceLROnPlateau has no argument '{key}'"):
+        lr.Plateau.from_torch(0.1, **{key: 1})
+
+
+# ---------------------------------------------------------------------------
+# Loading saved settings and states: every field checked
+
+
+GOOD_STATE = {"best": 0.5, "num_bad": 2, "cooldown": 1, "scale": 0.25, "count": 7}
+GOOD_SETTINGS = lr.Plateau(patience=3, min_scale=0.01, eps=1e-6).to_dict()
+
+BAD_STATE_FIELDS = [
+    ("scale", -3.0, ValueError), ("scale", math.nan, ValueError), ("scale", math.inf, ValueError),
+    ("scale", 1.5, ValueError), ("scale", "0.5", TypeError), ("scale", True, TypeError), ("scale", None, TypeError),
+    ("best", math.nan, ValueError), ("best", "1.0", TypeError), ("best", False, TypeError), ("best", [1.0], TypeError),
+    ("num_bad", -1, ValueError), ("num_bad", 1.0, TypeError), ("num_bad", True, TypeError), ("num_bad", "2", TypeError),
+    ("cooldown", -2, ValueError), ("cooldown", 0.5, TypeError), ("count", -1, ValueError), ("count", None, TypeError),
+    ("count", 10**400, None),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "exc"), BAD_STATE_FIELDS,
+                         ids=[f"{f}={v!r:.20}" for f, v, _ in BAD_STATE_FIELDS])
+def test_state_from_dict_checks_every_field(field: str, value: Any, exc: type[Exception] | None) -> None:
+    data = {**GOOD_STATE, field: value}
+    if exc is None:  # a huge but valid counter loads
+        assert lr.PlateauState.from_dict(data).count == value
+        return
+    for where, load in (("PlateauState.from_dict", lr.PlateauState.from_dict),
+                        ("PlateauState", lambda d: lr.PlateauState(**d))):
+        with pytest.raises(exc) as info:
+            load(data)
+        message = str(info.value)
+        assert message.startswith(f"{where}: `{field}`"), message
+        assert f"got {field}=" in message and "\n" not in message
+
+
+BAD_SETTING_FIELDS = [
+    ("mode", "avg", ValueError), ("mode", 1, TypeError), ("factor", 1.0, ValueError), ("factor", -0.1, ValueError),
+    ("factor", math.nan, ValueError), ("factor", True, TypeError), ("patience", -1, ValueError),
+    ("patience", 2.0, TypeError), ("patience", False, TypeError), ("threshold", math.inf, ValueError),
+    ("threshold", -1.0, ValueError), ("threshold_mode", "relative", ValueError), ("cooldown", "0", TypeError),
+    ("min_scale", 2.0, ValueError), ("min_scale", math.nan, ValueError), ("eps", -1e-8, ValueError),
+    ("eps", None, TypeError), ("factor", 10**400, ValueError),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "exc"), BAD_SETTING_FIELDS,
+                         ids=[f"{f}={v!r:.20}" for f, v, _ in BAD_SETTING_FIELDS])
+def test_settings_from_dict_check_every_field(field: str, value: Any, exc: type[Exception]) -> None:
+    with pytest.raises(exc) as info:
+        lr.Plateau.from_dict({**GOOD_SETTINGS, field: value})
+    message = str(info.value)
+    assert message.startswith(f"Plateau.from_dict: `{field}`"), message
+    assert f"got {field}=" in message
+
+
+@pytest.mark.parametrize(("cls", "good"), [(lr.PlateauState, GOOD_STATE), (lr.Plateau, GOOD_SETTINGS)],
+                         ids=["state", "settings"])
+def test_from_dict_refuses_missing_extra_and_non_dicts(cls: Any, good: dict[str, Any]) -> None:
+    where = f"{cls.__name__}.from_dict"
+    assert cls.from_dict(dict(good)).to_dict() == good
+    for key in good:
+        with pytest.raises(ValueError, match=f"{where}: missing field\\(s\\) {key}"):
+            cls.from_dict({k: v for k, v in good.items() if k != key})
+    with pytest.raises(ValueError, match=f"{where}: unknown field 'extra'"):
+        cls.from_dict({**good, "extra": 1})
+    with pytest.raises(ValueError, match=f"{where}: unknown field 3"):
+        cls.from_dict({**good, 3: 1})
+    for data in (None, [1, 2], "scale=1", list(good.items())):
+        with pytest.raises(TypeError, match=f"{where}: expected a dict"):
+            cls.from_dict(data)
+
+
+def test_a_loaded_state_resumes_exactly() -> None:
+    p = lr.Plateau.from_torch(0.1, patience=1, cooldown=1)
+    metrics = seeded_metrics(7, "min", 60)
+    states = lrcore_states(p, metrics)
+    saved = json.loads(json.dumps({"p": p.to_dict(), "s": states[29].to_dict()}))
+    q, state = lr.Plateau.from_dict(saved["p"]), lr.PlateauState.from_dict(saved["s"])
+    resumed = []
+    for m in metrics[30:]:
+        state = q.update(state, m)
+        resumed.append(state)
+    assert resumed == states[30:]
