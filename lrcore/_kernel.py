@@ -25,8 +25,10 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from numba.extending import overload
+
+from ._runtime import njit  # numba.njit, caching only where a cache directory is writable
 
 # Leaves
 CONSTANT = 0  # value

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernel
+from . import _kernel, _runtime
 from . import _validate as check
 
 # Kinds register here: name -> constructor, encoder (node -> code, floats,
@@ -206,10 +206,12 @@ class Schedule:
         if customs is not None:
             for i in range(n):
                 out[i] = _kernel.eval_one_python(prog, t0 + i, customs)
-        elif n >= PARALLEL_MIN:
-            import numba
-
-            _kernel.fill_parallel(prog, t0, out, numba.get_num_threads())
+        elif n >= PARALLEL_MIN and (threads := _runtime.parallel_threads()):
+            # Only where numba's threading layer is safe now (thread, fork); else serial, same values.
+            try:
+                _kernel.fill_parallel(prog, t0, out, threads)
+            finally:
+                _runtime.release_parallel()
         elif n:
             _kernel.fill_serial(prog, t0, out)
         return out
