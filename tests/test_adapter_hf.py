@@ -21,9 +21,10 @@ import lrcore as lr
 from lrcore.adapters.hf import PlateauCallback
 from lrcore.adapters.torch import Scheduler
 
-S = lr.warmup(lr.cosine(init=0.1, steps=40, final=0.01), steps=6)
+S = lr.warmup(lr.cosine(init=0.1, steps=34, final=0.01), steps=6)  # horizon 40: the run
 STEPS, EVERY, SAVE = 40, 4, 16  # the checkpoint at step 16 holds a plateau with one bad evaluation counted
 PATIENCE, FACTOR = 1, 0.5
+UNFED = "Scheduler: `plateau` has received no metric"  # the Scheduler's warning when a plateau is never fed
 
 
 class Regression(torch.nn.Module):
@@ -90,7 +91,9 @@ def _eval_losses(trainer) -> dict[int, float]:
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
-    return _trainer(tmp_path_factory.mktemp("full"))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=UNFED)
+        return _trainer(tmp_path_factory.mktemp("full"))
 
 
 def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(full):
@@ -135,8 +138,9 @@ def test_only_evaluations_while_training_are_fed(full):
     assert sched.plateau_state == before
 
 
-def test_without_the_callback_trainer_never_feeds_the_plateau(tmp_path):
-    trainer, sched, record = _trainer(tmp_path, callback=False)
+def test_without_the_callback_trainer_never_feeds_the_plateau_and_the_scheduler_warns(tmp_path):
+    with pytest.warns(UserWarning, match=rf"^{UNFED} in {STEPS} steps.*hf.PlateauCallback\(sched\)"):
+        trainer, sched, record = _trainer(tmp_path, callback=False)
     assert set(_eval_losses(trainer).values()) == {1.0}  # ten flat evaluations
     assert sched.plateau_state == sched.plateau.init()  # and the plateau saw none of them
     assert record.lrs == {t: S(t) for t in range(STEPS)}

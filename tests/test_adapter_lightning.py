@@ -25,8 +25,9 @@ from lrcore.adapters.torch import Scheduler
 
 BATCHES, EPOCHS, VAL_EVERY = 8, 5, 4  # 40 updates, 10 validations
 PATIENCE, FACTOR = 1, 0.5
+UNFED = "Scheduler: `plateau` has received no metric"  # the Scheduler's warning when a plateau is never fed
 SCHEDULES = {  # t counts updates ("step") or epochs ("epoch")
-    "step": lr.warmup(lr.cosine(init=0.1, steps=34, final=0.01), steps=6),
+    "step": lr.warmup(lr.cosine(init=0.1, steps=34, final=0.01), steps=6),  # horizon 40: the run
     "epoch": lr.cosine(init=0.1, steps=EPOCHS, final=0.01),
 }
 # The checkpoint saved by the validation at the end of epoch 1: its plateau has one bad
@@ -114,7 +115,9 @@ def _torch_plateau(losses):
 def full(request, tmp_path_factory):
     module = Regression(request.param)
     root = tmp_path_factory.mktemp(request.param)
-    trainer, record = _fit(module, root, [PlateauCallback("val_loss")])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=UNFED)
+        _, record = _fit(module, root, [PlateauCallback("val_loss")])
     return request.param, module, record, root
 
 
@@ -155,12 +158,15 @@ def test_ckpt_path_resume_continues_exactly(full, tmp_path):
     assert torch.equal(resumed.linear.weight, module.linear.weight)
 
 
-def test_without_the_callback_lightning_never_feeds_the_plateau(tmp_path):
+def test_without_the_callback_lightning_never_feeds_the_plateau_and_the_scheduler_warns(tmp_path):
     module = Regression("step")
-    _, record = _fit(module, tmp_path, epochs=2)
-    assert len(record.val_losses) == 4 and set(record.val_losses.values()) == {1.0}
+    steps = BATCHES * EPOCHS
+    match = rf"^{UNFED} in {steps} steps.*lightning.PlateauCallback\(monitor=\"val_loss\"\)"
+    with pytest.warns(UserWarning, match=match):
+        _, record = _fit(module, tmp_path)
+    assert len(record.val_losses) == 10 and set(record.val_losses.values()) == {1.0}
     assert module.sched.plateau_state == module.sched.plateau.init()
-    assert module.lrs == {g: SCHEDULES["step"](g) for g in range(2 * BATCHES)}
+    assert module.lrs == {g: SCHEDULES["step"](g) for g in range(steps)}
 
 
 @pytest.mark.parametrize(
