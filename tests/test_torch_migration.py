@@ -396,3 +396,123 @@ def test_timm_noise_refusal_says_why_truthfully() -> None:
     message = str(info.value)
     assert "random" not in message
     assert re.search(r"`noise_range_t` must be None: .*noise_seed \+ t.*lrcore has no", message), message
+
+
+def test_readme_migration_example_runs_and_matches_torch() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", readme_migrating(), re.S)
+    assert len(blocks) == 1 and "Scheduler.from_torch" in blocks[0]
+    ns: dict[str, Any] = {}
+    exec(blocks[0], ns)
+    m, sched, optimizer = ns["m"], ns["sched"], ns["optimizer"]
+    assert (m(0), m(299), m(999)) == (0.95, 0.85, 0.95)
+    assert "# (0.95, 0.85, 0.95)" in blocks[0]
+    model = ns["torch"].nn.Linear(4, 1)
+    theirs = torch.optim.SGD([{"params": model.weight}, {"params": model.bias}], lr=0.1, momentum=0.9)
+    reference = tls.OneCycleLR(theirs, max_lr=[0.1, 0.01], total_steps=1000)
+    theirs.step()  # no gradient: marks the optimizer as stepped, so torch does not warn about the order
+    for _ in range(400):
+        for a, b in zip(optimizer.param_groups, theirs.param_groups, strict=True):
+            assert a["lr"] == pytest.approx(b["lr"], rel=RTOL) and a["momentum"] == pytest.approx(
+                b["momentum"], rel=RTOL
+            )
+        sched.step()
+        reference.step()
+
+
+_OUT_OF_ORDER = TC.seq(TC.c("StepLR", step_size=2), TC.c("ConstantLR"), TC.c("LinearLR"), milestones=[5, 3])
+_NO_PRODUCT = TC.chain(TC.c("CosineAnnealingLR", T_max=9), TC.c("ExponentialLR", gamma=0.9))
+
+# One example of each refusal the README lists, in its order, with what the message must say.
+README_REFUSALS: list[tuple[str, Any, str]] = [
+    ("negative", lambda: lr.cosine(init=-0.1, steps=10), "`init` must be >= 0"),
+    ("negative", lambda: lr.constant(value=0.1) + (-0.2), "must be >= 0"),
+    ("negative", lambda: lr.constant(value=0.1) * -1, "`factor` must be >= 0"),
+    ("negative", lambda: lr.clip(lr.constant(value=0.1), lo=-1), "`lo` must be >= 0"),
+    ("negative", lambda: lr.from_torch("StepLR", -0.1, step_size=2), "`lr` must be >= 0"),
+    ("negative", lambda: lr.from_optax("constant_schedule", value=-0.1), ">= 0"),
+    ("negative", lambda: lr.from_keras("PolynomialDecay", initial_learning_rate=-0.1, decay_steps=5), ">= 0"),
+    ("negative", lambda: lr.from_hf("linear", -0.1, 2, 10), "`lr` must be >= 0"),
+    ("negative", lambda: lr.from_timm("CosineLRScheduler", 0.1, t_initial=10, lr_min=-0.1), "`lr_min` must be >= 0"),
+    ("name", lambda: lr.from_torch("LambdaLR", 0.1, lr_lambda=abs), "lr.custom"),
+    ("name", lambda: lr.from_torch("MultiplicativeLR", 0.1, lr_lambda=abs), "lr.custom"),
+    ("name", lambda: lr.from_keras("LearningRateScheduler"), "lr.custom"),
+    ("name", lambda: lr.from_torch("ReduceLROnPlateau", 0.1), "lr.Plateau"),
+    ("name", lambda: lr.from_optax("reduce_on_plateau"), "lr.Plateau"),
+    ("name", lambda: lr.from_keras("ReduceLROnPlateau"), "lr.Plateau"),
+    ("name", lambda: lr.from_hf("reduce_lr_on_plateau", 0.1), "lr.Plateau"),
+    ("name", lambda: lr.from_hf("greedy", 0.1), "lr.Plateau"),
+    ("name", lambda: lr.from_timm("PlateauLRScheduler", 0.1), "lr.Plateau"),
+    ("name", lambda: lr.from_optax("inject_hyperparams"), "lrcore.adapters.optax.schedule"),
+    ("argument", lambda: lr.from_torch("CyclicLR", 0.1, base_lr=0.1, max_lr=1, scale_fn=abs), "`scale_fn`"),
+    ("argument", lambda: lr.from_torch("StepLR", 0.1, step_size=3, last_epoch=4), "`last_epoch`"),
+    ("argument", lambda: lr.from_timm("CosineLRScheduler", 0.1, t_initial=10, noise_range_t=5), "noise_seed + t"),
+    ("argument", lambda: lr.from_timm("WSDLRScheduler", 0.1, t_initial=10, decay_t=3, decay_fn="exp"), "`decay_fn`"),
+    ("peer", lambda: lr.from_torch("ConstantLR", 0.1, total_iters=0), "`total_iters`"),
+    ("peer", lambda: lr.from_torch("StepLR", 0.1, step_size=2.5), "`step_size`"),
+    ("peer", lambda: lr.from_torch("CosineAnnealingLR", 0.1, T_max=2.5), "`T_max`"),
+    ("peer", lambda: lr.from_torch("MultiStepLR", 0.1, milestones=[2.5]), "`milestones`"),
+    ("peer", lambda: lr.from_torch("ExponentialLR", 0.1, gamma=-0.5), "`gamma`"),
+    ("peer", lambda: lr.from_torch("CosineAnnealingLR", 0.1, T_max=5, eta_min=-0.1), "`eta_min`"),
+    ("peer", lambda: lr.from_torch("PolynomialLR", 0.1, power=-1.0), "`power`"),
+    ("peer", lambda: lr.from_torch("OneCycleLR", 0.1, max_lr=1.0, total_steps=10, pct_start=1.0), "`pct_start`"),
+    ("peer", lambda: lr.from_torch("SequentialLR", 0.1, **_OUT_OF_ORDER), "`milestones` must be sorted"),
+    ("peer", lambda: lr.from_torch("ChainedScheduler", 0.1, **_NO_PRODUCT), "`schedulers` has a CosineAnnealingLR"),
+    ("peer", lambda: lr.from_optax("exponential_decay", init_value=0.1, transition_steps=5, decay_rate=0.0), "rate"),
+    (
+        "peer",
+        lambda: lr.from_optax(
+            "warmup_cosine_decay_schedule", init_value=0.2, peak_value=0.1, warmup_steps=5, decay_steps=50
+        ),
+        "init_value",
+    ),
+    ("peer", lambda: lr.from_optax("cosine_decay_schedule", init_value=0.1, decay_steps=10, alpha=1.5), "`alpha`"),
+    (
+        "peer",
+        lambda: lr.from_keras("ExponentialDecay", initial_learning_rate=0.1, decay_steps=10, decay_rate=0.0),
+        "`decay_rate`",
+    ),
+    (
+        "peer",
+        lambda: lr.from_keras("CosineDecayRestarts", initial_learning_rate=0.1, first_decay_steps=10, t_mul=0.5),
+        "`t_mul`",
+    ),
+    (
+        "peer",
+        lambda: lr.from_keras("PolynomialDecay", initial_learning_rate=0.1, decay_steps=5, end_learning_rate=0.2),
+        "end_learning_rate",
+    ),
+    ("peer", lambda: lr.from_hf("linear", 0.1, 12, 10), "`num_warmup_steps`"),
+    ("peer", lambda: lr.from_hf("cosine_with_min_lr", 0.1, 2, 10, min_lr=0.2), "`min_lr`"),
+    ("peer", lambda: lr.from_hf("constant", 0.1, 2, 10, num_cycles=2), "num_cycles"),
+    ("peer", lambda: lr.from_timm("CosineLRScheduler", 0.1, t_initial=10, cycle_mul=0.5), "`cycle_mul`"),
+    ("peer", lambda: lr.from_timm("MultiStepLRScheduler", 0.1, decay_t=[5, 3]), "`decay_t`"),
+    ("peer", lambda: lr.from_timm("TanhLRScheduler", 0.1, t_initial=10, cycle_limit=1001), "`cycle_limit`"),
+]
+
+
+@pytest.mark.parametrize(("kind", "call", "fragment"), README_REFUSALS, ids=[r[0] for r in README_REFUSALS])
+def test_readme_refusals_are_refused(kind: str, call: Any, fragment: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=re.escape(fragment)):
+        call()
+
+
+def test_readme_lists_the_refusals() -> None:
+    text = readme_migrating()
+    for phrase in [
+        "Negative learning-rate values, everywhere",
+        "`LambdaLR`",
+        "`LearningRateScheduler`",
+        "`greedy`",
+        "`inject_hyperparams`",
+        "`CyclicLR(scale_fn=...)`",
+        "`last_epoch`",
+        "`noise_range_t`",
+        "`noise_seed + t`",
+        "`total_iters=0`",
+        "`pct_start`",
+        "`t_mul < 1`",
+        "more than\n  1000 Tanh or Poly cycles",
+        'part="momentum"',
+        "Scheduler.from_torch",
+    ]:
+        assert phrase in text, phrase
