@@ -14,6 +14,10 @@ Two facts about the machine that numba leaves to its callers:
   decides, in Python and before the call, whether the parallel kernel may run
   now; where it may not, the caller runs the serial kernel, which computes the
   same values.
+
+This module loads numba only when asked to compile or to run the parallel
+kernel, so importing it early (with ``lrcore``) is free and puts its fork hook
+in place before the first fork.
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
-
-import numba
 
 # Layers that numba documents as safe when parallel regions are entered from
 # several Python threads (the calls are still serialised by _busy, below).
@@ -43,6 +45,8 @@ def njit(func: Callable[..., Any] | None = None, /, *, cache: bool = False, **op
     ``RuntimeError`` when there is none.  Here the function then compiles once
     per process instead, and one warning says how to get the cache back.
     """
+
+    import numba
 
     def decorate(f: Callable[..., Any]) -> Any:
         dispatcher = numba.njit(**options)(f)
@@ -89,9 +93,12 @@ _warned_no_layer = False
 
 def _started_layer() -> str | None:
     """The layer numba's threads run on, or None if they were never started."""
+    numba = sys.modules.get("numba")
+    if numba is None:  # not even imported
+        return None
     try:
-        return numba.threading_layer()
-    except ValueError:  # "Threading layer is not initialized"
+        return str(numba.threading_layer())
+    except (AttributeError, ValueError):  # ValueError: "Threading layer is not initialized"
         return None
 
 
@@ -120,6 +127,8 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _resolve_layer() -> str | None:
     """Start numba's threads if needed and return their layer (None: none can start)."""
     global _layer, _warned_no_layer
+    import numba
+
     try:
         numba.get_num_threads()  # starts the threads (numba picks the layer) if not yet started
     except ValueError as exc:  # the configured NUMBA_THREADING_LAYER cannot be loaded
@@ -156,7 +165,7 @@ def parallel_threads() -> int:
     if layer not in _THREADSAFE:
         if layer != "workqueue" or threading.current_thread() is not threading.main_thread():
             return 0
-    threads = numba.get_num_threads()
+    threads = sys.modules["numba"].get_num_threads()
     if threads < 2 or not _busy.acquire(blocking=False):
         return 0
     return threads
