@@ -54,11 +54,12 @@ def find_lr(
     def factory(learning_rate: Any) -> Any:
         return make_optimizer(learning_rate)
 
+    made = make_optimizer(start)
+    if not (callable(getattr(made, "init", None)) and callable(getattr(made, "update", None))):
+        rule = "must return an optax GradientTransformation"
+        raise check.fail(W, "make_optimizer", rule, f"<function returning {type(made).__name__}>", TypeError)
     optimizer = optax.inject_hyperparams(factory)(learning_rate=start)
     opt_state = optimizer.init(params)
-    if not isinstance(getattr(opt_state, "hyperparams", None), dict):
-        rule = "must return an optax GradientTransformation"
-        raise check.fail(W, "make_optimizer", rule, make_optimizer, TypeError)
     lr_dtype = jnp.asarray(opt_state.hyperparams["learning_rate"]).dtype
 
     @jax.jit
