@@ -60,6 +60,9 @@ def schedules(optimizer: Any, name: Any, kwargs: dict[str, Any]) -> tuple[list[S
     where = f"Scheduler.from_torch({name})"
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise check.fail(where, "optimizer", "must be a torch.optim.Optimizer", optimizer, TypeError)
+    if "part" in kwargs:
+        rule = "is lr.from_torch's choice of one part; Scheduler.from_torch drives the lr and the momentum"
+        raise check.fail(where, "part", rule, kwargs["part"], TypeError)
     if "last_epoch" in kwargs and kwargs["last_epoch"] != -1:
         rule = "resumes a torch scheduler; resume this one with load_state_dict(a saved state_dict())"
         raise check.fail(where, "last_epoch", rule, kwargs["last_epoch"])

@@ -326,6 +326,8 @@ def test_bad_arguments() -> None:
         Scheduler.from_torch(opt, "SequentialLR", **seq)
     with pytest.raises(ValueError, match="`last_epoch` resumes a torch scheduler; resume this one with load_state"):
         Scheduler.from_torch(opt, "StepLR", step_size=3, last_epoch=5)
+    with pytest.raises(TypeError, match="`part` is lr.from_torch's choice of one part; Scheduler.from_torch drives"):
+        Scheduler.from_torch(opt, "CyclicLR", base_lr=0.01, max_lr=0.1, part="momentum")
     with pytest.raises(TypeError, match="`optimizer` must be a torch.optim.Optimizer"):
         Scheduler.from_torch([torch.zeros(1)], "StepLR", step_size=3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="'LambdaLR' is not a pure schedule; use lr.custom"):
