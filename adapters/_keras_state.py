@@ -46,15 +46,25 @@ def plateau_state(where: str, data: Any, scale: float) -> PlateauState:
     if set(data) != set(keys):
         rule = f"must have exactly the keys {', '.join(keys)}"
         raise check.fail(where, "plateau_state", rule, data)
+    plateau_scale(where, scale)
     return PlateauState(best=best(where, "plateau_state.best", data["best"]), scale=scale,
                         **{k: check.count(where, f"plateau_state.{k}", data[k]) for k in COUNTERS})
+
+
+def plateau_scale(where: str, scale: float) -> None:
+    if scale > 1:
+        rule = "must be <= 1 under a plateau (whose scale starts at 1 and only shrinks; scale the schedule instead)"
+        raise check.fail(where, "scale", rule, scale)
 
 
 def best(where: str, name: str, value: Any) -> float:
     """The best metric so far: a real number, ±inf before the first improvement, never NaN."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise check.fail(where, name, "must be a real number", value, TypeError)
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise check.fail(where, name, "must be a float (it is too large)", value) from None
     if math.isnan(x):
         raise check.fail(where, name, "must not be NaN", value)
     return x
@@ -74,7 +84,7 @@ def read_config(config: Any) -> tuple[LRSchedule, Any, Any, Any]:
         raise check.fail(where, str(extra[0]), rule, config[extra[0]])
     try:
         s = from_dict(config["schedule"])
-    except (ValueError, TypeError, KeyError, RecursionError) as err:
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as err:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         rule = f"must be an lrcore schedule dict ({err})"
         raise check.fail(where, "schedule", rule, config["schedule"], kind) from None
@@ -114,6 +124,7 @@ class PlateauSaver(keras.layers.Layer):
         new_scale = scale(where, fields["scale"], self.schedule.values)
         state = None
         if keys == full:
+            plateau_scale(where, new_scale)
             state = PlateauState(best=best(where, "best", fields["best"]), scale=new_scale,
                                  **{k: check.count(where, k, fields[k]) for k in COUNTERS})
         self.schedule._restore(new_scale, state)

@@ -29,7 +29,7 @@ except ModuleNotFoundError as err:
     raise ModuleNotFoundError("lrcore.adapters.keras needs Keras 3: pip install 'lrcore[keras]'", name="keras") from err
 
 from ._find_keras import find_lr  # noqa: E402
-from ._keras_state import SAVER, PlateauSaver, plateau_state, read_config  # noqa: E402 (needs keras)
+from ._keras_state import SAVER, PlateauSaver, plateau_scale, plateau_state, read_config  # noqa: E402
 from ._keras_state import scale as checked_scale  # noqa: E402
 
 __all__ = ["Callback", "PlateauCallback", "Schedule", "find_lr"]
@@ -49,11 +49,14 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, s: LRSchedule, steps: int | None = None, *, scale: float = 1.0) -> None:
         self._setup("keras.Schedule", s, steps, scale, None)
 
-    def _setup(self, where: str, s: Any, steps: Any, scale: Any, state: Any) -> None:
+    def _setup(self, where: str, s: Any, steps: Any, scale: Any, state: Any, name: str = "s") -> None:
         if not isinstance(s, LRSchedule):
-            raise check.fail(where, "s", "must be an lrcore Schedule", s, TypeError)
+            raise check.fail(where, name, "must be an lrcore Schedule", s, TypeError)
         dtype = np.dtype(keras.config.floatx())
-        values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where)
+        with np.errstate(over="ignore"):
+            values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where)
+        if not np.isfinite(values).all():
+            raise check.fail(where, name, f"must have values that are finite in {values.dtype}", s)
         self.schedule, self.steps, self.values, self.size = s, steps, values, int(values.shape[0])
         self._scale = checked_scale(where, scale, values)
         self._plateau_state = None if state is None else plateau_state(where, state, self._scale)
@@ -90,7 +93,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         """Every field is checked: a bad one raises ValueError/TypeError naming it."""
         s, steps, scale, state = read_config(config)
         schedule = cls.__new__(cls)
-        schedule._setup("keras.Schedule.from_config", s, steps, scale, state)
+        schedule._setup("keras.Schedule.from_config", s, steps, scale, state, name="schedule")
         return schedule
 
 
@@ -185,7 +188,7 @@ class PlateauCallback(keras.callbacks.Callback):
         return s
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._schedule()
+        plateau_scale("keras.PlateauCallback", self._schedule().scale)
         self._compiled_scale = None  # a train step kept from an earlier fit may hold another scale
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -9,9 +9,12 @@ at each update and w is the float32 running sum of the learning rates the train 
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -174,3 +177,189 @@ def test_scale_and_counters_are_saved_with_the_model(tmp_path):
                shuffle=False, callbacks=[Feed(), PlateauCallback(PLATEAU, monitor="fake_loss"), record])
     assert record.w == _expected_w()[PREEMPTED_AT * STEPS_PER_EPOCH :]
     assert schedule.plateau_state == _final_state()
+
+
+# -- checked loading: configs and checkpoint states ---------------------------------------
+
+BAD_VALUES = [None, True, "0.5", b"1", [], {}, -1, -0.5, math.nan, math.inf, -math.inf, 1e308, 10**400, 2**63,
+              0, 3, 0.5]
+
+
+def _real_config() -> dict:
+    """A Schedule's config after a PlateauCallback has reduced the scale once and counted."""
+    model = _model(Schedule(lr.warmup(lr.cosine(init=0.1, steps=30, final=0.001), steps=5), steps=40))
+    model.fit(X, Y, batch_size=SAMPLES, epochs=PREEMPTED_AT, verbose=0,
+              callbacks=[Feed(), PlateauCallback(PLATEAU, monitor="fake_loss")])
+    config = model.optimizer._learning_rate.get_config()
+    assert config["scale"] == 0.5 and config["plateau_state"]["num_bad"] == 1
+    return config
+
+
+def _mutations(config: dict):
+    """(field, mutated config): every field, nested schedule parameters included, set to every
+    bad value; each required key removed; an unknown key added."""
+    def nested(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                yield from nested(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from nested(item, (*path, i))
+        if path:
+            yield path
+
+    def replaced(data, path, new):
+        if not path:
+            return new
+        copy = dict(data) if isinstance(data, dict) else list(data)
+        copy[path[0]] = replaced(data[path[0]], path[1:], new)
+        return copy
+
+    for path in nested(config, ()):
+        field = path[0] if path[0] != "plateau_state" or len(path) == 1 else f"plateau_state.{path[1]}"
+        for bad in BAD_VALUES:
+            yield field, replaced(config, path, bad)
+    for key in ("schedule", "steps", "scale"):
+        yield key, {k: v for k, v in config.items() if k != key}
+    yield "extra", {**config, "extra": 1}
+    yield "plateau_state", {**config, "plateau_state": {**config["plateau_state"], "extra": 0}}
+
+
+def test_every_mutated_config_loads_the_same_numbers_or_names_the_field():
+    config = _real_config()
+    loaded_counts = {"loaded": 0, "refused": 0}
+    for field, mutated in _mutations(config):
+        try:
+            schedule = Schedule.from_config(mutated)
+        except (ValueError, TypeError) as err:
+            message = str(err)
+            assert message.startswith(f"keras.Schedule.from_config: `{field}`"), (field, mutated, message)
+            assert "\n" not in message and len(message) < 1000, message
+            loaded_counts["refused"] += 1
+            continue
+        # Loaded: the learning rates are exactly s(t) * scale for the config's own values.
+        s, steps, scale = lr.from_dict(mutated["schedule"]), mutated["steps"], mutated["scale"]
+        size = math.ceil(s.horizon) + 1 if s.horizon is not None and math.isfinite(s.horizon) else steps
+        size = size if steps is None else min(size, steps)  # the table; later steps hold its last value
+        expected = s.array(size + 5, dtype=np.float32)
+        expected[size:] = expected[size - 1]
+        expected = expected * np.float32(scale)
+        got = keras.ops.convert_to_numpy(schedule(np.arange(size + 5, dtype=np.int32)))
+        assert got.tolist() == expected.tolist(), (field, mutated)
+        state = mutated.get("plateau_state")
+        assert (None if state is None else {**state, "scale": scale}) == (
+            None if schedule.plateau_state is None else schedule.plateau_state.to_dict())
+        loaded_counts["loaded"] += 1
+    assert loaded_counts["loaded"] > 10 and loaded_counts["refused"] > 100, loaded_counts
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("not a dict", "keras.Schedule.from_config: `config` must be a dict (from get_config); got config='not a dict'"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": -3.0},
+     "keras.Schedule.from_config: `scale` must be >= 0; got scale=-3.0"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1e39},
+     "keras.Schedule.from_config: `scale` must keep the learning rate finite in float32 (the schedule peaks at 0.1); "
+     "got scale=1e+39"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": True},
+     "keras.Schedule.from_config: `scale` must be a real number; got scale=True"),
+    ({"schedule": {"kind": "exponential", "init": 0.1, "gamma": 0.9}, "steps": 10.0, "scale": 1.0},
+     "keras.Schedule.from_config: `steps` must be an int; got steps=10.0"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "scale": 1.0},
+     "keras.Schedule.from_config: `steps` is missing from the config; got keys ['scale', 'schedule']"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1.0,
+      "plateau_state": {"best": math.nan, "num_bad": 0, "cooldown": 0, "count": 1}},
+     "keras.Schedule.from_config: `plateau_state.best` must not be NaN; got plateau_state.best=nan"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1.0,
+      "plateau_state": {"best": 0.5, "num_bad": "1", "cooldown": 0, "count": 1}},
+     "keras.Schedule.from_config: `plateau_state.num_bad` must be an int; got plateau_state.num_bad='1'"),
+])
+def test_bad_config_messages(config, message):
+    with pytest.raises((ValueError, TypeError)) as caught:
+        Schedule.from_config(config)
+    assert str(caught.value) == message
+
+
+def test_every_mutated_checkpoint_state_loads_exactly_or_names_the_field():
+    from adapters._keras_state import PlateauSaver
+
+    config = _real_config()
+    store: dict = {}
+    PlateauSaver(Schedule.from_config(config)).save_own_variables(store)
+    assert sorted(store) == ["best", "cooldown", "count", "num_bad", "scale"]
+    bad_arrays = [np.array([v], dtype=np.float64) for v in (-1.0, math.nan, math.inf, 1e308, 0.25, 2.0)]
+    bad_arrays += [np.array([3, 4]), np.array([True]), np.array(["1"]), np.array([-2]), np.array([7]), np.zeros(0)]
+    cases = [(key, {**store, key: bad}) for key in store for bad in bad_arrays]
+    cases += [("fields", {k: v for k, v in store.items() if k != key}) for key in store if key != "scale"]
+    cases += [("fields", {**store, "epoch": np.array([1])})]
+    refused = 0
+    for field, mutated in cases:
+        target = Schedule.from_config(config)
+        before = (target.scale, target.plateau_state)
+        try:
+            PlateauSaver(target).load_own_variables(mutated)
+        except (ValueError, TypeError) as err:
+            assert str(err).startswith(f"keras.PlateauCallback checkpoint: `{field}`"), (field, mutated, err)
+            assert (target.scale, target.plateau_state) == before  # unchanged
+            refused += 1
+            continue
+        values = {k: np.asarray(v)[0].item() for k, v in mutated.items()}
+        assert target.scale == values["scale"]
+        assert target.plateau_state.to_dict() == values, (field, mutated)
+    assert refused > 30
+
+
+def test_a_corrupted_backup_stops_the_resumed_fit_with_a_clear_error(tmp_path):
+    import h5py
+
+    backup = str(tmp_path / "backup")
+    callbacks = [Feed(), PlateauCallback(PLATEAU, monitor="fake_loss"), keras.callbacks.BackupAndRestore(backup)]
+    with pytest.raises(RuntimeError, match="preempted"):
+        _fit(_model(Schedule(S)), [*callbacks, Preempt()])
+    with h5py.File(Path(backup) / "latest.weights.h5", "r+") as f:
+        f["optimizer/lrcore_plateau_state/vars/scale"][0] = -3.0
+    model = _model(Schedule(S))
+    with pytest.raises(ValueError, match=r"keras.PlateauCallback checkpoint: `scale` must be >= 0; got scale=-3.0"):
+        _fit(model, callbacks)
+    assert int(model.optimizer.iterations) == PREEMPTED_AT * STEPS_PER_EPOCH  # restored, then refused: no update
+
+
+HOSTILE = [
+    lr.cosine_restarts(init=1, period=1, period_mult=1e308).to_dict(),
+    lr.cosine_restarts(init=1, period=1, period_mult=1 + 2**-52).to_dict(),
+    {"kind": "join", "schedules": [{"kind": "constant", "value": 1.0}], "boundaries": list(map(float, range(1, 200)))},
+]
+
+
+@pytest.mark.parametrize("schedule", HOSTILE, ids=["period_mult=1e308", "period_mult=1+2**-52", "short join"])
+def test_load_model_of_a_hostile_schedule_ends_quickly(tmp_path, schedule):
+    """A .keras file whose schedule was edited loads with finite values or refuses it; it never
+    hangs or crashes (run in a subprocess with a timeout)."""
+    model = _model(Schedule(lr.constant(value=0.1), steps=1000))
+    model.save(tmp_path / "good.keras")
+    with zipfile.ZipFile(tmp_path / "good.keras") as source, zipfile.ZipFile(tmp_path / "bad.keras", "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                text = data.decode()
+                text = text.replace(json.dumps({"kind": "constant", "value": 0.1}), json.dumps(schedule))
+                assert json.dumps(schedule) in text
+                data = text.encode()
+            target.writestr(item, data)
+    code = (
+        "import numpy as np, keras, lrcore.adapters.keras\n"
+        "try:\n"
+        f"    model = keras.saving.load_model({str(tmp_path / 'bad.keras')!r})\n"
+        "except (ValueError, TypeError) as err:\n"
+        "    print('refused:', str(err).splitlines()[-1])\n"
+        "else:\n"
+        "    values = keras.ops.convert_to_numpy(model.optimizer.learning_rate)\n"
+        "    schedule = model.optimizer._learning_rate\n"
+        "    assert np.isfinite(schedule.values).all() and (schedule.values >= 0).all(), schedule.values\n"
+        "    print('loaded', values)\n"
+    )
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.startswith(("loaded", "refused:")), run.stdout
+    if run.stdout.startswith("refused:"):
+        assert "keras.Schedule.from_config: `schedule`" in run.stdout, run.stdout
