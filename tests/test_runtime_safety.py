@@ -135,6 +135,39 @@ def test_forked_child_after_parallel_call_runs_and_matches(layer: str) -> None:
         assert got["layer"] == layer
 
 
+def test_forked_child_after_other_numba_code_started_the_threads() -> None:
+    # The parent's threads were started by someone else's parallel function,
+    # before lrcore ever ran its parallel kernel; lrcore must still know that
+    # the fork came after GNU OpenMP started.
+    out = run(
+        """
+        import numba
+
+        @numba.njit(parallel=True)
+        def elsewhere(x):
+            for i in numba.prange(x.shape[0]):
+                x[i] = i
+
+        elsewhere(np.zeros(10))
+        print("layer=" + numba.threading_layer())
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                print("child_big=" + digest(s.array(BIG)), flush=True)
+                code = 0
+            finally:
+                os._exit(code)
+        print("child=%d" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+        """,
+        child_env(),
+        timeout=240,
+    )
+    got = lines(out)
+    assert got["child"] == "0", out
+    assert got["child_big"] == expected()["big"]
+
+
 def test_fork_pool_after_parallel_call_does_not_hang() -> None:
     out = run(
         """
