@@ -1,8 +1,14 @@
-"""The numba evaluator: one compiled interpreter runs every schedule.
+"""The evaluator: every formula, and the interpreters that run any schedule.
 
-A schedule compiles (in ``_program.py``) to one flat float64 array, the
-*program*; the kernels below read it and nothing else, so a new schedule never
-triggers a new compilation.  Layout of a program ``prog``::
+This module is plain Python written in the subset numba compiles, and it
+imports no numba.  ``_jit`` compiles these same functions into one interpreter
+for every schedule (a new schedule never triggers a new compilation), and
+``_pure`` builds each schedule's scalar evaluator from the same formula
+functions without numba.  So the values of ``s(t)``, the compiled arrays and the
+JIT-off run all come from one source, operation for operation.
+
+A schedule compiles (``_schedule.compile_program``) to one flat float64 array,
+the *program*; the interpreters read it and nothing else::
 
     prog[0]            number of nodes (node 0 is the root)
     prog[1]            stack size the interpreters need
@@ -11,24 +17,19 @@ triggers a new compilation.  Layout of a program ``prog``::
     prog[children offset + j]  index of child j
     prog[params offset ...]    the node's float parameters (layout per kind below)
 
-Every formula lives in ``_leaf`` (leaves) or in the combinator branches of the
-two interpreters; the scalar interpreter ``_eval_one`` and the range
-interpreter ``_fill_chunk`` call the same ``_leaf``.  Inputs were validated in
-Python, so the kernels assume them valid.  Kind codes are literals of this
-module so that editing them invalidates numba's cache together with the code.
+Inputs were validated in Python, so the formulas assume them valid; they never
+loop without bound and never return NaN or inf for valid parameters (growing
+kinds saturate at the largest float).  Kind codes are literals of this module
+so that editing them invalidates numba's cache together with the code.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
-import numba
 import numpy as np
-from numba import prange
-from numba.extending import overload
 
-from ._runtime import njit  # numba.njit, caching only where a cache directory is writable
+prange = range  # numba's prange where compiled (``_jit``)
 
 # Leaves
 CONSTANT = 0  # value
@@ -47,7 +48,7 @@ INTERPOLATE = 12  # cosine, m, times[m], values[m]
 INVERSE_SQRT = 13  # peak, warmup, timescale
 WSD = 14  # peak, steps, warmup, decay, final, start, warmup_shape, decay_shape
 TANH_DECAY = 15  # init, steps, final, lower, upper
-CUSTOM = 16  # index into the schedule's table of functions (Python walk only)
+CUSTOM = 16  # index into the schedule's table of functions (pure-Python evaluation only)
 # Combinators
 JOIN = 20  # m, boundaries[m]; children: m + 1
 WARMUP = 21  # steps, start, shape, target (= child(0)); children: 1
@@ -72,25 +73,20 @@ EXP_RANGE = 2
 HEADER = 3
 NODE_SIZE = 4
 
-
-def call_custom(customs, index, t):
-    """Evaluate a ``custom`` leaf; only the pure-Python interpreter gets here."""
-    return float(customs[index](t))
-
-
-@overload(call_custom)
-def _call_custom_compiled(customs, index, t):
-    # Schedules with custom leaves never reach the compiled interpreter (they
-    # run through its pure-Python twin); this stub only lets it type-check.
-    def impl(customs, index, t):
-        return math.nan
-
-    return impl
+BIG = 1.7976931348623157e308  # the largest float: where growth saturates instead of reaching inf
+LOG_BIG = 709.78  # a little below log(BIG), so exp() of anything up to it is finite
+EXACT = 4503599627370496.0  # 2**52: every float at least this large is an integer
 
 
-@njit(cache=True)
+def _floor(x):
+    """floor(x) as a float, exact for every float (math.floor would return an int)."""
+    if not abs(x) < EXACT:
+        return x  # already an integer (or inf)
+    return x - x % 1.0  # % follows Python's sign rule, so this is floor for negatives too
+
+
 def _count_le(prog, start, m, t):
-    """Number of the ``m`` sorted values at ``prog[start:]`` that are <= t."""
+    """Number of the ``m`` sorted values at ``prog[start:]`` that are <= t (a bounded bisection)."""
     lo = 0
     hi = m
     while lo < hi:
@@ -104,11 +100,9 @@ def _count_le(prog, start, m, t):
 
 # Polynomial kernels of fdlibm's __kernel_sin / __kernel_cos, accurate to about
 # one ulp on [0, pi/4].  Written as plain arithmetic (no libm call) so that LLVM
-# vectorises the array loops, and used by the scalar path too, so both agree
-# bit for bit.
+# vectorises the array loops, and the same operations run in the scalar path.
 
 
-@njit(cache=True)
 def _sin_kernel(x):
     z = x * x
     r = 8.33333333332248946124e-03 + z * (
@@ -118,7 +112,6 @@ def _sin_kernel(x):
     return x + z * x * (-1.66666666666666324348e-01 + z * r)
 
 
-@njit(cache=True)
 def _cos_kernel(x):
     z = x * x
     r = z * (
@@ -136,30 +129,22 @@ def _cos_kernel(x):
     return 1.0 - (0.5 * z - z * r)
 
 
-@njit(cache=True)
-def _sin_sq(v):
-    """sin(pi v)**2 for v in [0, 1/2], accurate to a few ulps relative (no cancellation)."""
-    low = v <= 0.25
-    x = math.pi * (v if low else 0.5 - v)  # 0.5 - v is exact here
-    c = _cos_kernel(x)
-    s = _sin_kernel(x)
-    r = s if low else c
-    return r * r
-
-
-@njit(cache=True)
 def _cos_rise(p):
-    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2.
+    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2 (no cancellation).
 
     Falling cosines call it with the fraction *remaining*, r = 1 - progress
     (computed as (end - t) / length, exact for whole steps), because
     (1 + cos(pi (1 - r))) / 2 = (1 - cos(pi r)) / 2: the value keeps full
     relative precision at both ends of the curve.
     """
-    return _sin_sq(0.5 * p)
+    v = 0.5 * p
+    if v <= 0.25:
+        r = _sin_kernel(math.pi * v)
+    else:
+        r = _cos_kernel(math.pi * (0.5 - v))  # 0.5 - v is exact here
+    return r * r
 
 
-@njit(cache=True)
 def _rest_power(p, rest, k):
     """1 - p**k, the remaining fraction after k-decay, from p and rest = 1 - p
     (both computed directly), using whichever keeps full precision."""
@@ -172,7 +157,6 @@ def _rest_power(p, rest, k):
     return -math.expm1(k * math.log1p(-rest))
 
 
-@njit(cache=True)
 def _ease(shape, p):
     """Rising shapes on p in [0, 1]: 0 at p=0, 1 at p=1."""
     if shape == SHAPE_COSINE:
@@ -182,7 +166,6 @@ def _ease(shape, p):
     return p
 
 
-@njit(cache=True)
 def _fall(shape, p, rest):
     """Falling shapes at progress p, given also rest = 1 - p (each computed
     directly, so neither end loses precision): 1 at p=0, 0 at p=1."""
@@ -195,7 +178,6 @@ def _fall(shape, p, rest):
     return rest
 
 
-@njit(cache=True)
 def _anneal(cos, start, end, rest):
     """One-cycle annealing from start to end, with `rest` of the phase remaining."""
     if cos:
@@ -203,13 +185,79 @@ def _anneal(cos, start, end, rest):
     return end + (start - end) * rest
 
 
-@njit(cache=True)
-def _cosine_plain(init, steps, final, t):
-    """The common cosine (exponent 1, no k-decay, not periodic); the array path's fast loop."""
-    return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
+def _scaled_power(x, base, e):
+    """x * base**e, also when base**e alone over- or underflows but the product does
+    not; saturates at BIG where the product itself is past the largest float."""
+    if x == 0.0:
+        return 0.0  # not 0 * inf
+    if base == 1.0 or e == 0.0:
+        return x  # also for e = inf, where e * log(base) would be nan
+    if base == 0.0:
+        return 0.0 if e > 0.0 else x
+    z = e * math.log(base)
+    if abs(z) < 700.0:
+        return min(x * base**e, BIG)  # base**e is in range: the direct form, rounded once
+    w = math.log(x) + z
+    if w > LOG_BIG:
+        return BIG
+    return math.exp(w)
 
 
-@njit(cache=True)
+def _floor_div(t, d):
+    """floor(t / d) exactly, as Python's float // (t / d itself can round up to the next integer)."""
+    return _floor((t - t % d) / d + 0.5)
+
+
+def _cycle_start(i, period, mult):
+    """Where cycle i of lengths period * mult**j begins: period (mult**i - 1) / (mult - 1).
+
+    The geometric sum is divided first, so cycle 1 starts at exactly `period`;
+    past the float range the start is inf (later than any t).
+    """
+    z = i * math.log(mult)
+    if z < 700.0:
+        return period * ((mult**i - 1.0) / (mult - 1.0))
+    w = math.log(period) + z - math.log(mult - 1.0)  # the - 1 is far below rounding here
+    if w > LOG_BIG:
+        return math.inf
+    return math.exp(w)
+
+
+def _restart_cycle(t, period, mult):
+    """Cycle index i and the time since cycle i began, for cycle lengths period * mult**i."""
+    if mult == 1.0:
+        return _floor_div(t, period), t % period  # % is exact: the phase survives any t
+    x = t * (mult - 1.0) / period
+    if x < 1e300:
+        i = _floor(math.log(1.0 + x) / math.log(mult))
+    else:  # the same logarithm, taken apart so that nothing overflows
+        i = _floor((math.log(t) + math.log(mult - 1.0) - math.log(period)) / math.log(mult))
+    if i < 0.0:
+        i = 0.0
+    # The logarithm can land a cycle off at the boundaries: settle it exactly.  Each
+    # settling loop is bounded: where i is past 2**53 (i - 1 == i) or the starts are
+    # rounded beyond recognition, the nearest estimate stands.
+    start = _cycle_start(i, period, mult)
+    for _ in range(4):
+        if not (i > 0.0 and start > t):
+            break
+        i -= 1.0
+        start = _cycle_start(i, period, mult)
+    nxt = _cycle_start(i + 1.0, period, mult)
+    for _ in range(4):
+        if not nxt <= t:
+            break
+        i += 1.0
+        start = nxt
+        nxt = _cycle_start(i + 1.0, period, mult)
+    return i, t - start
+
+
+# -- one formula per kind ---------------------------------------------------
+# Each reads its parameters at prog[o], prog[o + 1], ... in the order the
+# comment at its code above gives, and returns its value at t >= 0.
+
+
 def _linear(start, end, steps, t):
     if t >= steps:
         return end
@@ -219,229 +267,283 @@ def _linear(start, end, steps, t):
     return start + (end - start) * (t / steps)
 
 
-@njit(cache=True)
-def _scaled_power(x, base, e):
-    """x * base**e, also when base**e alone over- or underflows but the product does not."""
-    if x == 0.0:
-        return 0.0  # not 0 * inf
-    if base == 0.0:
-        return 0.0 if e > 0.0 else x
-    z = e * math.log(base)
-    if abs(z) < 700.0:
-        return x * base**e  # base**e is in range: the direct form, rounded once
-    w = math.log(x) + z
-    if w > 709.0:
-        return math.inf  # past the largest float (plain Python would raise instead)
-    return math.exp(w)
+def _cosine_plain(init, steps, final, t):
+    """The common cosine (exponent 1, no k-decay, not periodic); the fast loops use it directly."""
+    return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
 
 
-@njit(cache=True)
-def _floor_div(t, d):
-    """floor(t / d) exactly, as Python's float // (t / d itself can round up to the next integer)."""
-    return np.floor((t - np.fmod(t, d)) / d + 0.5)
+def constant(prog, o, t):
+    return prog[o]
 
 
-@njit(cache=True)
-def _restart_cycle(t, period, mult):
-    """Cycle index i and the time since cycle i began, for cycle lengths period * mult**i."""
-    if mult == 1.0:
-        return _floor_div(t, period), np.fmod(t, period)  # fmod is exact: the phase survives any t
-    i = np.floor(math.log(1.0 + t * (mult - 1.0) / period) / math.log(mult))
-    if i < 0.0:
-        i = 0.0
-    # The logarithm can land one cycle off at the boundaries: settle it exactly.
-    # The geometric sum is divided first, so cycle 1 starts at exactly `period`.
-    start = period * ((mult**i - 1.0) / (mult - 1.0))
-    while i > 0.0 and start > t:
-        i -= 1.0
-        start = period * ((mult**i - 1.0) / (mult - 1.0))
-    nxt = period * ((mult ** (i + 1.0) - 1.0) / (mult - 1.0))
-    while nxt <= t:
-        i += 1.0
-        start = nxt
-        nxt = period * ((mult ** (i + 1.0) - 1.0) / (mult - 1.0))
-    return i, t - start
+def linear(prog, o, t):
+    return _linear(prog[o], prog[o + 1], prog[o + 2], t)
 
 
-@njit(cache=True)
-def _leaf(prog, kind, o, t):
-    """Value at t >= 0 of the leaf whose parameters start at prog[o]."""
-    if kind == CONSTANT:
-        return prog[o]
-    if kind == LINEAR:
-        return _linear(prog[o], prog[o + 1], prog[o + 2], t)
-    if kind == STEP:
-        return _scaled_power(prog[o], prog[o + 2], _floor_div(t, prog[o + 1]))
-    if kind == MULTISTEP:
-        m = int(prog[o + 2])
-        return _scaled_power(prog[o], prog[o + 1], float(_count_le(prog, o + 3, m, t)))
-    if kind == EXPONENTIAL:
-        init, gamma, every = prog[o], prog[o + 1], prog[o + 2]
-        e = _floor_div(t, every) if prog[o + 3] != 0.0 else t / every
-        v = _scaled_power(init, gamma, e)
-        if prog[o + 4] != 0.0:
-            end = prog[o + 5]
-            if gamma < 1.0:
-                v = max(v, end)
-            else:
-                v = min(v, end)
-        return v
-    if kind == INVERSE_TIME:
-        e = _floor_div(t, prog[o + 2]) if prog[o + 3] != 0.0 else t / prog[o + 2]
-        return prog[o] / (1.0 + prog[o + 1] * e)
-    if kind == POLYNOMIAL:
-        init, end, steps, power, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 5]
-        # Progress p and rest = 1 - p, each computed directly (no cancellation at either end).
-        if prog[o + 4] == 0.0:
-            done = min(t, steps)
-            p = done / steps
-            rest = (steps - done) / steps
+def step(prog, o, t):
+    return _scaled_power(prog[o], prog[o + 2], _floor_div(t, prog[o + 1]))
+
+
+def multistep(prog, o, t):
+    return _scaled_power(prog[o], prog[o + 1], float(_count_le(prog, o + 3, int(prog[o + 2]), t)))
+
+
+def exponential(prog, o, t):
+    init, gamma, every = prog[o], prog[o + 1], prog[o + 2]
+    e = _floor_div(t, every) if prog[o + 3] != 0.0 else t / every
+    v = _scaled_power(init, gamma, e)
+    if prog[o + 4] != 0.0:
+        end = prog[o + 5]
+        if gamma < 1.0:
+            v = max(v, end)
         else:
-            # Keras' cycle: the horizon grows to the next multiple of steps,
-            # span = m * steps with m = ceil(t / steps) (1 at t = 0).
-            into = np.fmod(t, steps)
-            if t == 0.0:
-                p, rest = 0.0, 1.0
-            elif into == 0.0:
-                p, rest = 1.0, 0.0
-            else:
-                span = steps * (_floor_div(t, steps) + 1.0)
-                p = t / span
-                rest = (steps - into) / span
-        return (init - end) * _rest_power(p, rest, k) ** power + end
-    if kind == COSINE:
-        init, steps, final, exponent, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
-        periodic = prog[o + 5] != 0.0
-        if exponent == 1.0 and k == 1.0 and not periodic:
-            return _cosine_plain(init, steps, final, t)
-        if periodic:
-            # The wave's phase (fmod is exact, so it survives any t), folded
-            # onto one half-wave by the symmetry cos(pi (2 - p)) = cos(pi p).
-            into = np.fmod(t, 2.0 * steps)
-            if into > steps:
-                into = 2.0 * steps - into
-            rest = (steps - into) / steps
+            v = min(v, end)
+    return v
+
+
+def inverse_time(prog, o, t):
+    e = _floor_div(t, prog[o + 2]) if prog[o + 3] != 0.0 else t / prog[o + 2]
+    return prog[o] / (1.0 + prog[o + 1] * e)
+
+
+def polynomial(prog, o, t):
+    init, end, steps, power, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 5]
+    # Progress p and rest = 1 - p, each computed directly (no cancellation at either end).
+    if prog[o + 4] == 0.0:
+        done = min(t, steps)
+        p = done / steps
+        rest = (steps - done) / steps
+    else:
+        # Keras' cycle: the horizon grows to the next multiple of steps,
+        # span = m * steps with m = ceil(t / steps) (1 at t = 0).
+        into = t % steps
+        if t == 0.0:
+            p, rest = 0.0, 1.0
+        elif into == 0.0:
+            p, rest = 1.0, 0.0
         else:
-            done = min(t, steps)
-            rest = _rest_power(done / steps, (steps - done) / steps, k)
-        c = _cos_rise(rest)
-        if exponent != 1.0:
-            c = c**exponent
-        return final + (init - final) * c
-    if kind == COSINE_RESTARTS:
-        init, period, final = prog[o], prog[o + 1], prog[o + 2]
-        mult, decay, k = prog[o + 3], prog[o + 4], prog[o + 5]
-        i, into = _restart_cycle(t, period, mult)
-        length = period * mult**i
-        into = min(into, length)
-        rest = _rest_power(into / length, (length - into) / length, k)
-        peak = _scaled_power(init, decay, i)
-        return final + (peak - final) * _cos_rise(rest)
-    if kind == ONE_CYCLE:
-        peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]
-        initial = peak / prog[o + 3]
-        low = initial / prog[o + 4]
-        cos = prog[o + 5] == 0.0
-        up = pct * steps
-        if t >= steps:
-            return low
-        if t < up:
-            return _anneal(cos, initial, peak, (up - t) / up)
-        if prog[o + 6] != 0.0:
-            if t < 2.0 * up:
-                return _anneal(cos, peak, initial, (2.0 * up - t) / up)
-            return _anneal(cos, initial, low, (steps - t) / (steps - 2.0 * up))
-        return _anneal(cos, peak, low, (steps - t) / (steps - up))
-    if kind == CYCLIC:
-        base, peak, up, down = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-        total = up + down
-        ratio = up / total
-        into = np.fmod(t, total)  # exact, so the phase survives any t
-        x = into / total
-        if x <= ratio:
-            s = x / ratio
-        else:
-            s = (x - 1.0) / (ratio - 1.0)
-        mode = prog[o + 4]
-        height = (peak - base) * s
-        if height == 0.0:
-            return base  # not 0 * inf for a growing envelope
-        if mode == TRIANGULAR2:
-            return base + height * 0.5 ** _floor_div(t, total)
-        if mode == EXP_RANGE:
-            return base + height * prog[o + 5] ** t
-        return base + height
-    if kind == PIECEWISE_CONSTANT:
-        m = int(prog[o])
-        return prog[o + 1 + m + _count_le(prog, o + 1, m, t)]
-    if kind == INTERPOLATE:
-        m = int(prog[o + 1])
-        times = o + 2
-        values = o + 2 + m
-        i = _count_le(prog, times, m, t)  # >= 1: the first time is 0
-        if i >= m:
-            return prog[values + m - 1]
-        t0, t1 = prog[times + i - 1], prog[times + i]
-        v0, v1 = prog[values + i - 1], prog[values + i]
-        rest = (t1 - t) / (t1 - t0)
-        if prog[o] != 0.0:
-            return v1 + (v0 - v1) * _cos_rise(rest)
-        if rest < 0.5:  # anchored at the nearer point, as _linear
-            return v1 + (v0 - v1) * rest
-        return v0 + (v1 - v0) * ((t - t0) / (t1 - t0))
-    if kind == INVERSE_SQRT:
-        peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
-        if t < warmup:
-            return peak * (t / warmup)
-        return peak / math.sqrt((t - warmup + timescale) / timescale)
-    if kind == WSD:
-        peak, steps, warmup, decay = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-        final, start = prog[o + 4], prog[o + 5]
-        if t < warmup:
-            return start + (peak - start) * _ease(int(prog[o + 6]), t / warmup)
-        if t < steps - decay:
-            return peak
-        if t < steps:
-            # Clamped: for a tiny decay, steps - t can round past the decay's length.
-            p = max((t - (steps - decay)) / decay, 0.0)
-            rest = min((steps - t) / decay, 1.0)
-            return final + (peak - final) * _fall(int(prog[o + 7]), p, rest)
+            span = steps * (_floor_div(t, steps) + 1.0)
+            p = t / span
+            rest = (steps - into) / span
+    return (init - end) * _rest_power(p, rest, k) ** power + end
+
+
+def cosine(prog, o, t):
+    init, steps, final, exponent, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
+    periodic = prog[o + 5] != 0.0
+    if exponent == 1.0 and k == 1.0 and not periodic:
+        return _cosine_plain(init, steps, final, t)
+    if periodic:
+        # The wave's phase (% is exact, so it survives any t), folded onto one
+        # half-wave by the symmetry cos(pi (2 - p)) = cos(pi p).
+        into = t % (2.0 * steps)
+        if into > steps:
+            into = 2.0 * steps - into
+        rest = (steps - into) / steps
+    else:
+        done = min(t, steps)
+        rest = _rest_power(done / steps, (steps - done) / steps, k)
+    c = _cos_rise(rest)
+    if exponent != 1.0:
+        c = c**exponent
+    return final + (init - final) * c
+
+
+def cosine_restarts(prog, o, t):
+    init, period, final = prog[o], prog[o + 1], prog[o + 2]
+    mult, decay, k = prog[o + 3], prog[o + 4], prog[o + 5]
+    i, into = _restart_cycle(t, period, mult)
+    length = _scaled_power(period, mult, i)
+    into = min(max(into, 0.0), length)
+    rest = _rest_power(into / length, (length - into) / length, k)
+    peak = _scaled_power(init, decay, i)
+    return final + (peak - final) * _cos_rise(rest)
+
+
+def one_cycle(prog, o, t):
+    peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]
+    initial = peak / prog[o + 3]
+    low = initial / prog[o + 4]
+    cos = prog[o + 5] == 0.0
+    up = pct * steps
+    if t >= steps:
+        return low
+    if t < up:
+        return _anneal(cos, initial, peak, (up - t) / up)
+    if prog[o + 6] != 0.0:
+        if t < 2.0 * up:
+            return _anneal(cos, peak, initial, (2.0 * up - t) / up)
+        return _anneal(cos, initial, low, (steps - t) / (steps - 2.0 * up))
+    return _anneal(cos, peak, low, (steps - t) / (steps - up))
+
+
+def cyclic(prog, o, t):
+    base, peak, up, down = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
+    total = up + down
+    ratio = up / total
+    into = t % total  # exact, so the phase survives any t
+    x = into / total
+    if x <= ratio:
+        s = x / ratio
+    else:
+        s = (x - 1.0) / (ratio - 1.0)
+    mode = prog[o + 4]
+    height = (peak - base) * s
+    if height == 0.0:
+        return base  # not 0 * inf for a growing envelope
+    if mode == TRIANGULAR2:
+        return base + height * 0.5 ** _floor_div(t, total)
+    if mode == EXP_RANGE:
+        gamma = prog[o + 5]
+        if gamma > 1.0:  # a growing envelope (height > 0 here): saturates, never inf
+            return min(base + _scaled_power(height, gamma, t), BIG)
+        return base + height * gamma**t
+    return base + height
+
+
+def piecewise_constant(prog, o, t):
+    m = int(prog[o])
+    return prog[o + 1 + m + _count_le(prog, o + 1, m, t)]
+
+
+def interpolate(prog, o, t):
+    m = int(prog[o + 1])
+    times = o + 2
+    values = o + 2 + m
+    i = _count_le(prog, times, m, t)  # >= 1: the first time is 0
+    if i >= m:
+        return prog[values + m - 1]
+    t0, t1 = prog[times + i - 1], prog[times + i]
+    v0, v1 = prog[values + i - 1], prog[values + i]
+    rest = (t1 - t) / (t1 - t0)
+    if prog[o] != 0.0:
+        return v1 + (v0 - v1) * _cos_rise(rest)
+    if rest < 0.5:  # anchored at the nearer point, as _linear
+        return v1 + (v0 - v1) * rest
+    return v0 + (v1 - v0) * ((t - t0) / (t1 - t0))
+
+
+def inverse_sqrt(prog, o, t):
+    peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
+    if t < warmup:
+        return peak * (t / warmup)
+    return peak / math.sqrt((t - warmup + timescale) / timescale)
+
+
+def wsd(prog, o, t):
+    peak, steps, warmup, decay = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
+    final, start = prog[o + 4], prog[o + 5]
+    if t < warmup:
+        return start + (peak - start) * _ease(int(prog[o + 6]), t / warmup)
+    if t < steps - decay:
+        return peak
+    if t < steps:
+        # Clamped: for a tiny decay, steps - t can round past the decay's length.
+        p = max((t - (steps - decay)) / decay, 0.0)
+        rest = min((steps - t) / decay, 1.0)
+        return final + (peak - final) * _fall(int(prog[o + 7]), p, rest)
+    return final
+
+
+def tanh_decay(prog, o, t):
+    init, steps, final, lower, upper = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
+    if t >= steps:
         return final
+    r = t / steps
+    return final + 0.5 * (init - final) * (1.0 - math.tanh(lower * (1.0 - r) + upper * r))
+
+
+def _leaf(prog, kind, o, t):
+    """Value at t >= 0 of the leaf whose parameters start at prog[o]: the formula of its kind."""
+    if kind == CONSTANT:
+        return constant(prog, o, t)
+    if kind == LINEAR:
+        return linear(prog, o, t)
+    if kind == STEP:
+        return step(prog, o, t)
+    if kind == MULTISTEP:
+        return multistep(prog, o, t)
+    if kind == EXPONENTIAL:
+        return exponential(prog, o, t)
+    if kind == INVERSE_TIME:
+        return inverse_time(prog, o, t)
+    if kind == POLYNOMIAL:
+        return polynomial(prog, o, t)
+    if kind == COSINE:
+        return cosine(prog, o, t)
+    if kind == COSINE_RESTARTS:
+        return cosine_restarts(prog, o, t)
+    if kind == ONE_CYCLE:
+        return one_cycle(prog, o, t)
+    if kind == CYCLIC:
+        return cyclic(prog, o, t)
+    if kind == PIECEWISE_CONSTANT:
+        return piecewise_constant(prog, o, t)
+    if kind == INTERPOLATE:
+        return interpolate(prog, o, t)
+    if kind == INVERSE_SQRT:
+        return inverse_sqrt(prog, o, t)
+    if kind == WSD:
+        return wsd(prog, o, t)
     if kind == TANH_DECAY:
-        init, steps, final, lower, upper = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
-        if t >= steps:
-            return final
-        r = t / steps
-        return final + 0.5 * (init - final) * (1.0 - math.tanh(lower * (1.0 - r) + upper * r))
-    return math.nan
+        return tanh_decay(prog, o, t)
+    return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters
 
 
-@njit(cache=True)
+# -- the combinators' pieces ----------------------------------------------------
+
+
 def _ramp(steps, start, shape, target, t):
     p = t / steps
     if shape == SHAPE_EXPONENTIAL:
-        return start * (target / start) ** p
+        ratio = target / start
+        if ratio <= BIG:
+            return start * ratio**p
+        if p == 0.0:
+            return start
+        # target / start is past the float range (a subnormal start): the same curve in logs.
+        return math.exp(math.log(start) + p * (math.log(target) - math.log(start)))
     return start + (target - start) * _ease(shape, p)
 
 
-@njit(cache=True)
-def _warmup_ramp(prog, o, t):
-    return _ramp(prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3], t)
-
-
-@njit(cache=True)
 def _post(kind, prog, o, v):
     """The pointwise operation of a one-child value combinator."""
     if kind == SCALE:
-        return v * prog[o]
+        return min(v * prog[o], BIG)
     if kind == ADD:
-        return v + prog[o]
+        return min(v + prog[o], BIG)
     return min(max(v, prog[o]), prog[o + 1])  # CLIP
 
 
-@njit(cache=True)
-def _eval_stack(prog, root, t, customs):
-    """Value of the subtree at `root` at time t, for trees with pointwise operations."""
+def _combine(kind, a, b):
+    """A product's or a sum's value from its two operands' values."""
+    if kind == PRODUCT:
+        return min(a * b, BIG)
+    return min(a + b, BIG)
+
+
+def _branch(prog, kind, o, kids, t):
+    """Where a join, warmup or shift sends t: (child node, the child's t), or (-1, 0.0)
+    when a warmup's own ramp answers at t.  The scalar walks and the array walk
+    all move t through here, so every element sees the same operations."""
+    if kind == JOIN:
+        i = _count_le(prog, o + 1, int(prog[o]), t)
+        if i > 0:
+            t = t - prog[o + i]
+        return int(prog[kids + i]), t
+    if kind == WARMUP:
+        if t < prog[o]:
+            return -1, 0.0
+        return int(prog[kids]), t - prog[o]
+    return int(prog[kids]), t + prog[o]  # SHIFT
+
+
+# -- the scalar interpreter -------------------------------------------------------
+
+
+def _eval_stack(prog, root, t):
+    """Value of the subtree at `root` at time t >= 0 (the compiled scalar path, used by
+    ``s(ndarray)`` over large arrays; ``_pure`` evaluates single calls)."""
     size = int(prog[1]) + 1
     s_node = np.empty(size, np.int64)
     s_t = np.empty(size)
@@ -460,27 +562,17 @@ def _eval_stack(prog, root, t, customs):
         kind = int(prog[rec])
         o = int(prog[rec + 1])
         kids = int(prog[rec + 2])
-        if kind == CUSTOM:
-            ret = call_custom(customs, int(prog[o]), tt)
-            sp -= 1
-        elif kind < JOIN:
+        if kind < JOIN:
             ret = _leaf(prog, kind, o, tt)
             sp -= 1
-        elif kind == JOIN:
-            i = _count_le(prog, o + 1, int(prog[o]), tt)
-            s_node[top] = int(prog[kids + i])
-            if i > 0:
-                s_t[top] = tt - prog[o + i]
-        elif kind == WARMUP:
-            if tt < prog[o]:
-                ret = _warmup_ramp(prog, o, tt)
+        elif kind == JOIN or kind == WARMUP or kind == SHIFT:
+            child, ct = _branch(prog, kind, o, kids, tt)
+            if child < 0:
+                ret = _ramp(prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3], tt)
                 sp -= 1
             else:
-                s_node[top] = int(prog[kids])
-                s_t[top] = tt - prog[o]
-        elif kind == SHIFT:
-            s_node[top] = int(prog[kids])
-            s_t[top] = tt + prog[o]
+                s_node[top] = child
+                s_t[top] = ct
         elif kind == PRODUCT or kind == SUM:
             stage = s_stage[top]
             if stage < 2:
@@ -492,7 +584,7 @@ def _eval_stack(prog, root, t, customs):
                 s_stage[sp] = 0
                 sp += 1
             else:
-                ret = s_val[top] * ret if kind == PRODUCT else s_val[top] + ret
+                ret = _combine(kind, s_val[top], ret)
                 sp -= 1
         else:  # SCALE, ADD, CLIP
             if s_stage[top] == 0:
@@ -507,248 +599,239 @@ def _eval_stack(prog, root, t, customs):
     return ret
 
 
-@njit(cache=True)
 def _eval_one(prog, t):
-    """Value of the program at one time t >= 0 (programs without custom leaves).
-
-    Joins, warmups and shifts only pick a branch and move t, so the walk follows
-    them with no stack; the first pointwise operation hands over to _eval_stack.
-    """
+    """Value of the program at one time t >= 0.  Joins, warmups and shifts only pick a
+    branch and move t, so the walk follows them with no stack; the first pointwise
+    operation hands over to _eval_stack."""
     node = 0
     while True:
         rec = HEADER + NODE_SIZE * node
         kind = int(prog[rec])
         o = int(prog[rec + 1])
-        kids = int(prog[rec + 2])
         if kind < JOIN:
             return _leaf(prog, kind, o, t)
-        if kind == JOIN:
-            i = _count_le(prog, o + 1, int(prog[o]), t)
-            node = int(prog[kids + i])
-            if i > 0:
-                t = t - prog[o + i]
-        elif kind == WARMUP:
-            if t < prog[o]:
-                return _warmup_ramp(prog, o, t)
-            node = int(prog[kids])
-            t = t - prog[o]
-        elif kind == SHIFT:
-            node = int(prog[kids])
-            t = t + prog[o]
+        if kind != JOIN and kind != WARMUP and kind != SHIFT:
+            return _eval_stack(prog, node, t)
+        child, ct = _branch(prog, kind, o, int(prog[rec + 2]), t)
+        if child < 0:
+            return _ramp(prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3], t)
+        node = child
+        t = ct
+
+
+def eval_many(prog, ts, out):
+    """out[i] = value at ts[i] for arbitrary times (the compiled path of ``s(ndarray)``)."""
+    for i in range(ts.shape[0]):
+        out[i] = _eval_one(prog, ts[i])
+
+
+# -- the array interpreter ----------------------------------------------------------
+# Element k of a range is at time t0 + k; a join, warmup or shift adds a constant to
+# its children's times.  Each frame keeps the constants added so far (its chain), and
+# every element's time is computed from t0 + k by adding them in order, exactly as
+# the scalar walk moves t: so s.array(n, start=t0)[k] == s(t0 + k) bit for bit, for
+# fractional offsets too.
+
+
+def _time(t0, i, chain, nc):
+    x = t0 + i
+    for j in range(nc):
+        x = x + chain[j]
+    return x
+
+
+def _first_at_or_after(t0, i0, chain, nc, n, b):
+    """Smallest k in [0, n] whose element time is >= b (times never decrease with k)."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _time(t0, i0 + mid, chain, nc) >= b:
+            hi = mid
         else:
-            return _eval_stack(prog, node, t, None)
+            lo = mid + 1
+    return lo
 
 
-@njit(cache=True)
-def _fill_leaf(prog, kind, o, a, dst, off, n):
-    """dst[off + k] = leaf value at a + k.  The common kinds get a loop of their
-    own with the parameters hoisted (LLVM vectorises it); same formulas as _leaf."""
-    if kind == CONSTANT:
-        v = prog[o]
-        for k in range(n):
-            dst[off + k] = v
-    elif kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
-        init, steps, final = prog[o], prog[o + 1], prog[o + 2]
-        for k in range(n):
-            dst[off + k] = _cosine_plain(init, steps, final, a + k)
-    elif kind == LINEAR:
-        start, end, steps = prog[o], prog[o + 1], prog[o + 2]
-        for k in range(n):
-            dst[off + k] = _linear(start, end, steps, a + k)
+def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
+    """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
+    chain (the common case), the common kinds get loops of their own with the
+    parameters hoisted, which LLVM vectorises; same formulas as _leaf.  Adding the
+    constant 0.0 leaves a time unchanged (times are never -0.0)."""
+    if nc <= 1:
+        c = chain[0] if nc == 1 else 0.0
+        if kind == CONSTANT:
+            v = prog[o]
+            for k in range(n):
+                dst[off + k] = v
+        elif kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
+            init, steps, final = prog[o], prog[o + 1], prog[o + 2]
+            for k in range(n):
+                dst[off + k] = _cosine_plain(init, steps, final, (t0 + (i0 + k)) + c)
+        elif kind == LINEAR:
+            start, end, steps = prog[o], prog[o + 1], prog[o + 2]
+            for k in range(n):
+                dst[off + k] = _linear(start, end, steps, (t0 + (i0 + k)) + c)
+        else:
+            for k in range(n):
+                dst[off + k] = _leaf(prog, kind, o, (t0 + (i0 + k)) + c)
     else:
         for k in range(n):
-            dst[off + k] = _leaf(prog, kind, o, a + k)
+            dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))
 
 
-@njit(cache=True)
-def _fill_ramp(prog, o, a, dst, off, n):
-    """dst[off + k] = warmup ramp at a + k, for a + k below the warmup's end."""
+def _fill_ramp(prog, o, t0, i0, chain, nc, dst, off, n):
+    """dst[off + k] = warmup ramp at element i0 + k, for elements before the warmup's end."""
     steps, start, shape, target = prog[o], prog[o + 1], int(prog[o + 2]), prog[o + 3]
-    if shape == SHAPE_LINEAR:
+    if nc <= 1 and shape == SHAPE_LINEAR:
+        c = chain[0] if nc == 1 else 0.0
         # The shape as a literal lets LLVM drop the other shapes and vectorise this loop.
         for k in range(n):
-            dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, a + k)
+            dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, (t0 + (i0 + k)) + c)
     else:
         for k in range(n):
-            dst[off + k] = _ramp(steps, start, shape, target, a + k)
+            dst[off + k] = _ramp(steps, start, shape, target, _time(t0, i0 + k, chain, nc))
 
 
-@njit(cache=True)
-def _first_at_or_after(t0, n, b):
-    """Smallest k in [0, n] with t0 + k >= b, computed as the scalar path compares."""
-    if t0 >= b:
-        return 0
-    k = int(min(float(n), max(0.0, np.ceil(b - t0))))
-    while k > 0 and t0 + (k - 1) >= b:
-        k -= 1
-    while k < n and t0 + k < b:
-        k += 1
-    return k
+def _push(frames, chains, sp, node, i0, off, ln, row, parent, nc):
+    """Push a frame for `node` over elements i0 .. i0 + ln - 1 with the chain of frame `parent`."""
+    frames[sp, 0] = node
+    frames[sp, 1] = i0
+    frames[sp, 2] = off
+    frames[sp, 3] = ln
+    frames[sp, 4] = row
+    frames[sp, 5] = 0
+    frames[sp, 6] = nc
+    for j in range(nc):
+        chains[sp, j] = chains[parent, j]
 
 
-@njit(cache=True)
-def _fill_chunk(prog, t0, n, buf):
-    """Write the program's values at t0, t0+1, ..., t0+n-1 into buf[0, :n].
+def _fill_chunk(prog, t0, i0, n, buf, frames, chains):
+    """Write the program's values at elements i0 .. i0 + n - 1 (times t0 + i) into buf[0, :n].
 
     The range interpreter: a join or warmup splits a range into sub-ranges that
     each run one branch as a straight loop, so branches are chosen per range,
-    not per element.  A product or sum evaluates its second factor into the
-    next scratch row at the same columns.
+    not per element.  A product or sum evaluates its second operand into the
+    next scratch row at the same columns.  Frame columns: node, first element,
+    buffer offset, length, row, stage, chain length.
     """
-    size = int(prog[1]) + 1
-    f_node = np.empty(size, np.int64)
-    f_t0 = np.empty(size)
-    f_off = np.empty(size, np.int64)
-    f_len = np.empty(size, np.int64)
-    f_row = np.empty(size, np.int64)
-    f_stage = np.empty(size, np.int64)
     sp = 1
-    f_node[0] = 0
-    f_t0[0] = t0
-    f_off[0] = 0
-    f_len[0] = n
-    f_row[0] = 0
-    f_stage[0] = 0
+    frames[0, 0] = 0
+    frames[0, 1] = i0
+    frames[0, 2] = 0
+    frames[0, 3] = n
+    frames[0, 4] = 0
+    frames[0, 5] = 0
+    frames[0, 6] = 0
     while sp > 0:
         top = sp - 1
-        node = f_node[top]
-        a = f_t0[top]
-        off = f_off[top]
-        ln = f_len[top]
-        row = f_row[top]
+        node = frames[top, 0]
+        a = frames[top, 1]
+        off = frames[top, 2]
+        ln = frames[top, 3]
+        row = frames[top, 4]
+        nc = frames[top, 6]
+        chain = chains[top]
         rec = HEADER + NODE_SIZE * node
         kind = int(prog[rec])
         o = int(prog[rec + 1])
         kids = int(prog[rec + 2])
         if kind < JOIN:
-            _fill_leaf(prog, kind, o, a, buf[row], off, ln)
+            _fill_leaf(prog, kind, o, t0, a, chain, nc, buf[row], off, ln)
             sp -= 1
         elif kind == JOIN:
             m = int(prog[o])
+            # The branches' frames overwrite this one from its own slot on, so copy the
+            # chain out of the way first (into the slot above the last branch).
+            spare = top + m + 1
+            for j in range(nc):
+                chains[spare, j] = chain[j]
             sp -= 1
             lo = 0
             for i in range(m + 1):
-                hi = ln if i == m else _first_at_or_after(a, ln, prog[o + 1 + i])
+                hi = ln if i == m else _first_at_or_after(t0, a, chains[spare], nc, ln, prog[o + 1 + i])
                 if hi > lo:
-                    f_node[sp] = int(prog[kids + i])
-                    f_t0[sp] = a + lo if i == 0 else (a + lo) - prog[o + i]
-                    f_off[sp] = off + lo
-                    f_len[sp] = hi - lo
-                    f_row[sp] = row
-                    f_stage[sp] = 0
+                    _push(frames, chains, sp, int(prog[kids + i]), a + lo, off + lo, hi - lo, row, spare, nc)
+                    if i > 0:
+                        chains[sp, nc] = -prog[o + i]
+                        frames[sp, 6] = nc + 1
                     sp += 1
                     lo = hi
         elif kind == WARMUP:
             steps = prog[o]
-            split = _first_at_or_after(a, ln, steps)
-            _fill_ramp(prog, o, a, buf[row], off, split)
-            sp -= 1
+            split = _first_at_or_after(t0, a, chain, nc, ln, steps)
+            _fill_ramp(prog, o, t0, a, chain, nc, buf[row], off, split)
             if split < ln:
-                f_node[sp] = int(prog[kids])
-                f_t0[sp] = (a + split) - steps
-                f_off[sp] = off + split
-                f_len[sp] = ln - split
-                f_row[sp] = row
-                f_stage[sp] = 0
-                sp += 1
+                frames[top, 0] = int(prog[kids])
+                frames[top, 1] = a + split
+                frames[top, 2] = off + split
+                frames[top, 3] = ln - split
+                chains[top, nc] = -steps
+                frames[top, 6] = nc + 1
+            else:
+                sp -= 1
         elif kind == SHIFT:
-            f_node[top] = int(prog[kids])
-            f_t0[top] = a + prog[o]
+            frames[top, 0] = int(prog[kids])
+            chains[top, nc] = prog[o]
+            frames[top, 6] = nc + 1
         else:
-            stage = f_stage[top]
+            stage = frames[top, 5]
             binary = kind == PRODUCT or kind == SUM
             if stage == 0 or (binary and stage == 1):
-                f_stage[top] = stage + 1
-                f_node[sp] = int(prog[kids + stage])
-                f_t0[sp] = a
-                f_off[sp] = off
-                f_len[sp] = ln
-                f_row[sp] = row + stage
-                f_stage[sp] = 0
+                frames[top, 5] = stage + 1
+                _push(frames, chains, sp, int(prog[kids + stage]), a, off, ln, row + stage, top, nc)
                 sp += 1
             else:
-                if kind == PRODUCT:
+                if binary:
                     for k in range(off, off + ln):
-                        buf[row, k] *= buf[row + 1, k]
-                elif kind == SUM:
-                    for k in range(off, off + ln):
-                        buf[row, k] += buf[row + 1, k]
+                        buf[row, k] = _combine(kind, buf[row, k], buf[row + 1, k])
                 else:
                     for k in range(off, off + ln):
                         buf[row, k] = _post(kind, prog, o, buf[row, k])
                 sp -= 1
 
 
+CHUNK = 2048
 
-@njit(cache=True)
-def _fill_range(prog, t0, out, first, last, chunk):
-    buf = np.empty((int(prog[2]), chunk))
+
+def _fill_range(prog, t0, out, first, last):
+    """out[k] = value at t0 + k for the chunks first .. last - 1."""
+    size = int(prog[1]) + int(prog[0]) + 2
+    buf = np.empty((int(prog[2]), CHUNK))
+    frames = np.zeros((size, 7), np.int64)
+    chains = np.zeros((size, int(prog[0]) + 1))
     for c in range(first, last):
-        lo = c * chunk
-        ln = min(chunk, out.shape[0] - lo)
-        _fill_chunk(prog, t0 + lo, ln, buf)
+        lo = c * CHUNK
+        ln = min(CHUNK, out.shape[0] - lo)
+        _fill_chunk(prog, t0, lo, ln, buf, frames, chains)
         for k in range(ln):
             out[lo + k] = buf[0, k]
 
 
-@njit(cache=True)
 def fill_serial(prog, t0, out):
     """out[k] = value at t0 + k, evaluated chunk by chunk (float64 or float32 out)."""
-    chunk = 2048
-    _fill_range(prog, t0, out, 0, (out.shape[0] + chunk - 1) // chunk, chunk)
+    _fill_range(prog, t0, out, 0, (out.shape[0] + CHUNK - 1) // CHUNK)
 
 
-@njit(cache=True, parallel=True)
 def fill_parallel(prog, t0, out, n_blocks):
     """As fill_serial, with the chunks split into n_blocks contiguous blocks run in parallel.
 
     Each element is computed by the same code from the same inputs whatever the
     number of threads, so the result is identical to fill_serial's.
     """
-    chunk = 2048
-    n_chunks = (out.shape[0] + chunk - 1) // chunk
+    n_chunks = (out.shape[0] + CHUNK - 1) // CHUNK
     per = (n_chunks + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
-        _fill_range(prog, t0, out, min(b * per, n_chunks), min((b + 1) * per, n_chunks), chunk)
+        _fill_range(prog, t0, out, min(b * per, n_chunks), min((b + 1) * per, n_chunks))
 
 
-@njit(cache=True)
-def eval_one(prog, t):
-    """Value of the program at t (compiled path)."""
-    return _eval_one(prog, t)
-
-
-@functools.cache
-def scalar_evaluator():
-    """eval_one's compiled entry point for the program type, skipping the
-    dispatcher's per-call type resolution (the larger part of a scalar call's
-    cost); eval_one itself where that is not available (JIT disabled)."""
-    overloads = getattr(eval_one, "overloads", None)
-    if overloads is None:
-        return eval_one
-    prog = np.zeros(HEADER + NODE_SIZE + 1)
-    prog[0] = prog[1] = prog[2] = 1.0
-    prog[HEADER + 1] = HEADER + NODE_SIZE
-    prog.setflags(write=False)
-    eval_one(prog, 0.0)  # compile (or load from cache) the one signature
-    for signature, result in overloads.items():
-        if signature[0] == numba.typeof(prog):
-            return result.entry_point
-    return eval_one
-
-
-@njit(cache=True)
-def eval_many(prog, ts, out):
-    """out[i] = value at ts[i] for arbitrary times."""
-    for i in range(ts.shape[0]):
-        out[i] = _eval_one(prog, ts[i])
-
-
-def eval_one_python(prog, t, customs):
-    """The stack interpreter run as plain Python, for schedules with custom leaves.
-
-    Its leaves and combinators still call the compiled helpers; only the walk
-    itself runs in Python, so it can call the user's functions.
-    """
-    walk = getattr(_eval_stack, "py_func", _eval_stack)
-    return walk(prog, 0, t, customs)
+# The functions ``_jit`` compiles, callees first.
+COMPILED = (
+    "_floor", "_count_le", "_sin_kernel", "_cos_kernel", "_cos_rise", "_rest_power", "_ease", "_fall",
+    "_anneal", "_scaled_power", "_floor_div", "_cycle_start", "_restart_cycle", "_linear", "_cosine_plain",
+    "constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
+    "cosine_restarts", "one_cycle", "cyclic", "piecewise_constant", "interpolate", "inverse_sqrt", "wsd",
+    "tanh_decay", "_leaf", "_ramp", "_post", "_combine", "_branch", "_eval_stack", "_eval_one", "eval_many", "_time",
+    "_first_at_or_after", "_fill_leaf", "_fill_ramp", "_push", "_fill_chunk", "_fill_range", "fill_serial",
+    "fill_parallel",
+)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernel, _runtime
+from . import _kernel, _pure, _runtime
 from . import _validate as check
 
 # Kinds register here: name -> constructor, encoder (node -> code, floats,
@@ -35,12 +35,23 @@ POSITIONAL: dict[str, tuple[str, ...]] = {}
 # Python's recursion limit.  Every way of building a node checks it.
 MAX_DEPTH = 64
 PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
+# Arrays shorter than this are evaluated in plain Python (about 1 µs a value) unless the
+# compiled kernel is already loaded: numba's import, cache load or first compilation
+# costs far more than the loop saves.
+KERNEL_MIN = 1 << 16
 _INT_FAST = 1 << 62  # ints up to here convert to float without overflow
 _INF = math.inf
 
 
-def _walk_with(customs: tuple[Callable[[float], float], ...], prog: np.ndarray, t: float) -> float:
-    return _kernel.eval_one_python(prog, t, customs)
+def _kernel_for(n: int) -> Any:
+    """The compiled interpreters (``_jit``) when an evaluation of n values should use
+    them, else None (evaluate with the schedule's plain-Python evaluator)."""
+    jit = sys.modules.get("lrcore._jit")
+    if n >= KERNEL_MIN or (jit is not None and n >= 64 and jit.ready()):
+        from . import _jit
+
+        return _jit
+    return None
 
 
 def _freeze(value: Any) -> Any:
@@ -153,16 +164,12 @@ class Schedule:
         return dict(self.params)
 
     # -- evaluation --------------------------------------------------------
-    def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]]:
-        """(program, custom functions or None, scalar evaluator), built on first use."""
+    def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[[float], float]]:
+        """(program, custom functions or None, plain-Python scalar evaluator), built on first use."""
         compiled = self._compiled
         if compiled is None:
-            prog, customs = compile_program(self)
-            if customs is None:
-                scalar = _kernel.scalar_evaluator()
-            else:
-                scalar = functools.partial(_walk_with, customs)
-            compiled = (prog, customs, scalar)
+            prog, customs, nodes = compile_program(self)
+            compiled = (prog, customs, _pure.build(nodes, customs or ()))
             object.__setattr__(self, "_compiled", compiled)
         return compiled
 
@@ -170,25 +177,21 @@ class Schedule:
         """The learning rate at t (a float), or at each element of an array of times."""
         # Fast path for the common scalar call: a plain float or int in range.
         if type(t) is float and 0.0 <= t < _INF:
-            compiled = self._compiled or self._program()
-            return compiled[2](compiled[0], t)
+            return (self._compiled or self._program())[2](t)
         if type(t) is int and 0 <= t <= _INT_FAST:
-            compiled = self._compiled or self._program()
-            return compiled[2](compiled[0], float(t))
+            return (self._compiled or self._program())[2](float(t))
         if isinstance(t, (np.ndarray, list, tuple)):
             ts = check.times(np.asarray(t))
-            prog, customs = self._program()[:2]
+            prog, customs, scalar = self._program()
             flat = ts.reshape(-1)
-            out = np.empty(flat.shape[0])
-            if customs is None:
-                _kernel.eval_many(prog, flat, out)
+            jit = None if customs is not None else _kernel_for(flat.shape[0])
+            if jit is None:
+                out = np.fromiter((scalar(x) for x in flat.tolist()), np.float64, flat.shape[0])
             else:
-                for i in range(flat.shape[0]):
-                    out[i] = _kernel.eval_one_python(prog, float(flat[i]), customs)
+                out = np.empty(flat.shape[0])
+                jit.eval_many(prog, flat, out)
             return out.reshape(ts.shape)
-        x = check.time(t)
-        prog, _, scalar = self._program()
-        return scalar(prog, x)
+        return self._program()[2](check.time(t))
 
     def array(self, n: int, *, start: float = 0, dtype: Any = np.float64) -> np.ndarray:
         """Values at start, start+1, ..., start+n-1 as an ndarray of `dtype`.
@@ -201,19 +204,21 @@ class Schedule:
         kind = np.dtype(dtype)
         if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise check.fail("array", "dtype", "must be float64 or float32", dtype)
+        prog, customs, scalar = self._program()
+        jit = None if customs is not None else _kernel_for(n)
+        if jit is None:
+            return np.fromiter((scalar(t0 + i) for i in range(n)), kind, n)
         out = np.empty(n, dtype=kind)
-        prog, customs, _ = self._program()
-        if customs is not None:
-            for i in range(n):
-                out[i] = _kernel.eval_one_python(prog, t0 + i, customs)
-        elif n >= PARALLEL_MIN and (threads := _runtime.parallel_threads()):
+        if n >= PARALLEL_MIN:
             # Only where numba's threading layer is safe now (thread, fork); else serial, same values.
-            try:
-                _kernel.fill_parallel(prog, t0, out, threads)
-            finally:
-                _runtime.release_parallel()
-        elif n:
-            _kernel.fill_serial(prog, t0, out)
+            threads = _runtime.parallel_threads()
+            if threads:
+                try:
+                    jit.fill_parallel(prog, t0, out, threads)
+                finally:
+                    _runtime.release_parallel()
+                return out
+        jit.fill_serial(prog, t0, out)
         return out
 
     def chunks(self, n: int, size: int = 1 << 20, *, start: float = 0, dtype: Any = np.float64) -> Iterator[np.ndarray]:
@@ -234,6 +239,12 @@ class Schedule:
         """A t from which the value never changes (the smallest one for every kind
         whose end is known in closed form), or None for periodic/unbounded kinds."""
         return HORIZONS[self.kind](self)
+
+    def _repr_png_(self) -> bytes | None:
+        """The plot a notebook shows for a schedule at the end of a cell (None without matplotlib)."""
+        from ._tools import png
+
+        return png(self)
 
     # -- composition -------------------------------------------------------
     def __mul__(self, other: Any) -> Schedule:
@@ -452,8 +463,11 @@ def from_json(text: str | bytes) -> Schedule:
     return from_dict(data)
 
 
-def compile_program(root: Schedule) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None]:
-    """Flatten a schedule tree into the kernel's program (see ``_kernel``)."""
+def compile_program(
+    root: Schedule,
+) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, list[tuple[int, list[float], list[int]]]]:
+    """Flatten a schedule tree into the kernel's program (see ``_kernel``); also return the
+    custom functions (or None) and the nodes (code, parameters, children) for ``_pure``."""
     nodes: list[tuple[int, list[float], list[int]]] = []
     customs: list[Callable[[float], float]] = []
 
@@ -489,7 +503,7 @@ def compile_program(root: Schedule) -> tuple[np.ndarray, tuple[Callable[[float],
         prog.extend([float(code), float(params_at), float(kids_at), float(len(kid_ids))])
     array = np.asarray(prog + tail, dtype=np.float64)
     array.setflags(write=False)
-    return array, (tuple(customs) if customs else None)
+    return array, (tuple(customs) if customs else None), nodes
 
 
 def register(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import decimal
 import math
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -70,7 +71,7 @@ def _scaled_power(init: float, gamma: float, x: float) -> float:
         e = math.log(init) + x * math.log(gamma)
         if e < -746.0:
             return 0.0
-        if e > 710.0:
+        if e > 709.78:  # math.exp overflows just past log(max float) = 709.7827
             return math.inf
         return math.exp(e)
     return init * g
@@ -408,7 +409,10 @@ def ref_warmup(t: float, schedule: Ref, steps: float, start: float, shape: str) 
     target = schedule(0.0)
     frac = Fraction(t) / Fraction(steps)
     if shape == "exponential":
-        return start * (target / start) ** float(frac)
+        if frac == 0:
+            return start
+        # In logs: target / start overflows for a subnormal start.
+        return math.exp(math.log(start) + float(frac) * (math.log(target) - math.log(start)))
     return _mix(start, target, _ease(shape, frac))
 
 
@@ -465,20 +469,32 @@ COMBINATORS: dict[str, Callable[..., float]] = {
 SCHEDULE_PARAMS = ("schedule", "first", "second")
 
 
+BIG = sys.float_info.max
+
+
+def _saturate(v: float) -> float:
+    """Values past the largest float are the largest float (no schedule returns inf)."""
+    return min(v, BIG)
+
+
 def build(spec: Spec) -> Ref:
-    """The reference callable t -> value of a ``to_dict()``-shaped spec (every parameter present)."""
+    """The reference callable t -> value of a ``to_dict()``-shaped spec (every parameter present).
+
+    Every node's value saturates at the largest float, so that a growing kind under a
+    product or a sum stays finite (0 times a saturated value is 0, not nan).
+    """
     kind = spec["kind"]
     params = {k: v for k, v in spec.items() if k != "kind"}
     if kind in LEAVES:
         fn = LEAVES[kind]
-        return lambda t: fn(_time(t), **params)
+        return lambda t: _saturate(fn(_time(t), **params))
     for name in SCHEDULE_PARAMS:
         if name in params:
             params[name] = build(params[name])
     if "schedules" in params:
         params["schedules"] = [build(s) for s in params["schedules"]]
     fn = COMBINATORS[kind]
-    return lambda t: fn(_time(t), **params)
+    return lambda t: _saturate(fn(_time(t), **params))
 
 
 def _time(t: Any) -> float | Fraction:

@@ -1,8 +1,12 @@
-"""The numba kernel: one compiled evaluator for every schedule, safe from many threads, and a
+"""The evaluator: one compiled interpreter for every schedule, the plain-Python scalar
+evaluator built from the same formulas (equal bit for bit), safe from many threads, and a
 parallel path for long arrays that gives the serial path's bits."""
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,11 +17,11 @@ import pytest
 import reference as R
 
 import lrcore as lr
-from lrcore import _kernel
-from lrcore._schedule import PARALLEL_MIN
+from lrcore import _jit
+from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
-ENTRY_POINTS = ("eval_one", "eval_many", "fill_serial", "fill_parallel")
+ENTRY_POINTS = ("eval_many", "fill_serial", "fill_parallel")
 
 MIXED = [
     lr.warmup(lr.cosine(init=3e-4, steps=9_000, final=3e-5), steps=1_000),
@@ -31,10 +35,10 @@ MIXED = [
 
 
 def _compiled_signatures() -> dict[str, int]:
-    """How many compiled signatures each numba dispatcher of the kernel module holds."""
+    """How many compiled signatures each numba dispatcher of the compiled kernel holds."""
     out = {}
-    for name in dir(_kernel):
-        signatures = getattr(getattr(_kernel, name), "signatures", None)
+    for name, fn in vars(_jit).items():
+        signatures = getattr(fn, "signatures", None)
         if signatures is not None:
             out[name] = len(signatures)
     return out
@@ -52,10 +56,14 @@ def _distinct_schedules(count: int) -> list[lr.Schedule]:
 
 
 def _exercise(s: lr.Schedule, parallel: bool) -> None:
-    """Every entry point: scalar int and float, ndarray, array float64/float32 (serial or parallel)."""
+    """Every entry point: scalar int and float, ndarray, array float64/float32 (plain Python and
+    compiled, serial or parallel)."""
     s(3), s(3.5), s(np.float32(4.0))
     s(np.array([0.0, 1.5, 1e4]))
     s.array(100, start=7), s.array(100, start=2.25, dtype=np.float32)
+    prog = s._program()[0]
+    _jit.eval_many(prog, np.array([0.0, 1.5, 1e4]), np.empty(3))
+    _jit.fill_serial(prog, 2.25, np.empty(100)), _jit.fill_serial(prog, 7.0, np.empty(100, np.float32))
     if parallel:
         s.array(PARALLEL_MIN, start=1), s.array(PARALLEL_MIN, start=1, dtype=np.float32)
 
@@ -68,7 +76,7 @@ def test_new_schedules_compile_nothing() -> None:
     """
     _exercise(MIXED[0], parallel=True)
     if JIT_OFF:
-        assert not any(hasattr(getattr(_kernel, name), "signatures") for name in ENTRY_POINTS)
+        assert not any(hasattr(getattr(_jit, name), "signatures") for name in ENTRY_POINTS)
         for i, s in enumerate(_distinct_schedules(100)):
             _exercise(s, parallel=i % 10 == 0)
         return
@@ -81,10 +89,91 @@ def test_new_schedules_compile_nothing() -> None:
 
 
 def test_entry_points_are_the_kernel_dispatchers() -> None:
+    """The compiled entry points are numba dispatchers of the kernel's own functions (the same
+    code objects the plain-Python path runs)."""
+    from lrcore import _kernel
+
     for name in ENTRY_POINTS:
-        fn = getattr(_kernel, name)
-        assert callable(fn)
+        fn = getattr(_jit, name)
         assert JIT_OFF or hasattr(fn, "signatures"), f"{name} is not a numba dispatcher"
+        assert getattr(fn, "py_func", fn).__code__ is getattr(_kernel, name).__code__
+
+
+def test_import_and_small_evaluations_load_no_numba() -> None:
+    """import lrcore, s(t), s(ndarray) and arrays below KERNEL_MIN run in plain Python: no numba
+    import, no compilation on first use."""
+    code = (
+        "import sys, numpy as np, lrcore as lr\n"
+        "s = lr.warmup(lr.cosine(init=3e-4, steps=9000, final=3e-5), steps=1000)\n"
+        "s = s * lr.step(init=1, step_size=7, gamma=.5)\n"
+        "s(5); s(5.5); s(np.arange(100)); s.array(1000); s.array(1000, start=0.5, dtype=np.float32)\n"
+        "lr.summary(s, 10_000); lr.parse(repr(s))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'lrcore')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    loaded = out.stdout.strip()
+    assert "numba" not in loaded and "llvmlite" not in loaded and "lrcore._jit" not in loaded, loaded
+    assert "lrcore._pure" in loaded, loaded
+
+
+# ---------------------------------------------------------------------------
+# The compiled interpreters equal the plain-Python evaluator bit for bit
+
+
+def _offset_family() -> list[lr.Schedule]:
+    """Joins, warmups and shifts with fractional offsets, nested, around leaves of every shape:
+    each element's time is a chain of additions that both paths must perform alike."""
+    leaves = [
+        lr.linear(start=1.0, end=0.0, steps=1000),
+        lr.cosine(init=1.0, steps=300.3, final=0.01),
+        lr.step(init=1.0, step_size=3.3, gamma=0.7),
+        lr.cosine_restarts(init=1.0, period=7.7, period_mult=1.3),
+    ]
+    offsets = [0.1, 1 / 3, 2.5, 1e-9, 0.7]
+    out = []
+    for leaf, a, b in itertools.product(leaves, offsets, offsets):
+        out.append(lr.shift(lr.warmup(leaf, steps=a), steps=b))
+        out.append(lr.join([lr.shift(leaf, steps=a), lr.warmup(leaf, steps=b)], boundaries=[a + b]))
+        out.append(lr.warmup(lr.shift(lr.join([leaf, leaf * 0.5], boundaries=[b]), steps=a), steps=a + b))
+    return out
+
+
+KERNEL_CASES = [lr.from_dict(spec) for specs in R.CATALOGUE.values() for spec in specs] + MIXED
+N_KERNEL = 700 if JIT_OFF else 4_500  # past two chunk boundaries (2048) with the JIT on
+
+
+@pytest.mark.parametrize("start", [0.0, 0.1, 7.25, 1e6 + 0.3])
+def test_compiled_arrays_equal_the_scalar_evaluator(start: float) -> None:
+    for s in KERNEL_CASES + (_offset_family() if start in (0.0, 0.1) else []):
+        prog = s._program()[0]
+        want = np.array([s(start + i) for i in range(N_KERNEL)])
+        got = np.empty(N_KERNEL)
+        _jit.fill_serial(prog, start, got)
+        np.testing.assert_array_equal(got, want, err_msg=repr(s))
+        np.testing.assert_array_equal(s.array(N_KERNEL, start=start), want, err_msg=repr(s))
+        if start == 0.1:
+            got32 = np.empty(N_KERNEL, np.float32)
+            _jit.fill_serial(prog, start, got32)
+            with np.errstate(over="ignore"):  # values past float32 become inf in both
+                np.testing.assert_array_equal(got32, want.astype(np.float32), err_msg=repr(s))
+            par = np.empty(N_KERNEL)
+            _jit.fill_parallel(prog, start, par, 3)
+            np.testing.assert_array_equal(par, want, err_msg=repr(s))
+            ts = np.random.default_rng(5).uniform(0.0, 3 * N_KERNEL, 64)
+            many = np.empty(64)
+            _jit.eval_many(prog, ts, many)
+            np.testing.assert_array_equal(many, [s(float(t)) for t in ts], err_msg=repr(s))
+
+
+def test_offsets_keep_the_scalar_bits_in_long_arrays() -> None:
+    """The README's promise through the public API, on the compiled path (n >= KERNEL_MIN)."""
+    s = lr.shift(lr.warmup(lr.linear(start=1, end=0, steps=1000), steps=0.1), steps=0.1)
+    n = 300 if JIT_OFF else KERNEL_MIN
+    a = s.array(n) if not JIT_OFF else np.empty(n)
+    if JIT_OFF:
+        _jit.fill_serial(s._program()[0], 0.0, a)
+    assert a[64] == s(64) == 0.936
+    np.testing.assert_array_equal(a, [s(i) for i in range(n)])
 
 
 # ---------------------------------------------------------------------------
