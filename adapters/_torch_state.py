@@ -89,7 +89,7 @@ def _int(where: str, name: str, value: Any, hi: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise check.fail(where, name, "must be an int", value, TypeError)
     if not 0 <= int(value) <= hi:
-        raise check.fail(where, name, f"must be an int in [0, {hi}]", value)
+        raise check.fail(where, name, f"must be an int in [0, {'2**62' if hi == MAX_T else hi}]", value)
     return int(value)
 
 
@@ -104,8 +104,8 @@ def _schedules(where: str, name: str, value: Any, built: list[Schedule] | None, 
         if item is None:
             own = None if built is None else built[i]
             if own is None or saved(own) is not None:
-                rule = f"[{i}] is None (a custom schedule left out); build the scheduler with that custom schedule"
-                raise check.fail(where, name, rule, value)
+                rule = "is None (a custom schedule left out), so the scheduler must be built with that custom schedule"
+                raise check.fail(where, f"{name}[{i}]", rule, item)
             out.append(own)
         elif isinstance(item, dict):
             try:
@@ -120,9 +120,10 @@ def _schedules(where: str, name: str, value: Any, built: list[Schedule] | None, 
 def _exact_keys(where: str, name: str, value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise check.fail(where, name, "must be a dict or None", value, TypeError)
-    if set(value) != set(keys):
-        rule = f"must have exactly the keys {', '.join(keys)}"
-        raise check.fail(where, name, rule, value)
+    missing, unknown = [k for k in keys if k not in value], [k for k in value if k not in keys]
+    if missing or unknown:
+        rule = f"lacks {', '.join(missing)}" if missing else f"has unknown keys {', '.join(map(repr, unknown))}"
+        raise check.fail(where, name, f"{rule} (it holds exactly {', '.join(keys)})", value)
     return value
 
 
