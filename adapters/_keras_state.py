@@ -1,10 +1,10 @@
 """What the Keras adapter gets back after a restart, checked before it is used.
 
 A `Schedule`'s config (``model.save``/``load_model``) holds the lrcore schedule, `steps`,
-`scale` and the plateau counters; `PlateauSaver` puts the scale and counters into the
+`scale` and the plateau state; `PlateauSaver` puts the scale and plateau state into the
 optimizer's weights, which ``keras.callbacks.BackupAndRestore`` and ``save_weights`` write
 and ``load_weights`` reads back.  Either way a wrong value raises a one-line
-ValueError/TypeError naming the field; nothing is changed until every field is valid.
+ValueError/TypeError naming the field, and nothing changes until every field is valid.
 """
 
 from __future__ import annotations
@@ -21,8 +21,25 @@ from lrcore import Schedule as LRSchedule
 from lrcore import _validate as check
 
 SAVER = "lrcore_plateau_state"  # the optimizer attribute; Keras saves it under optimizer/<SAVER>
-COUNTERS = ("num_bad", "cooldown", "count")
+# With the schedule's scale, what a PlateauCallback resumes from; epoch: the last one it saw.
+FIELDS = ("best", "num_bad", "cooldown", "count", "epoch")
 REQUIRED = ("schedule", "steps", "scale")
+
+Plateau = tuple[PlateauState, int]  # the state and the epoch of its last update
+
+
+def table_values(where: str, name: str, s: Any, steps: Any) -> np.ndarray:
+    """The lookup table of `s` in Keras' float type, every value finite."""
+    from .sgd import table
+
+    if not isinstance(s, LRSchedule):
+        raise check.fail(where, name, "must be an lrcore Schedule", s, TypeError)
+    dtype = np.dtype(keras.config.floatx())
+    with np.errstate(over="ignore"):
+        values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where)
+    if not np.isfinite(values).all():
+        raise check.fail(where, name, f"must have values that are finite in {values.dtype}", s)
+    return values
 
 
 def scale(where: str, value: Any, values: np.ndarray) -> float:
@@ -38,36 +55,34 @@ def scale(where: str, value: Any, values: np.ndarray) -> float:
     return x
 
 
-def plateau_state(where: str, data: Any, scale: float) -> PlateauState:
-    """The counters ``{best, num_bad, cooldown, count}`` of a config, with the schedule's scale."""
-    keys = ("best", *COUNTERS)
-    if not isinstance(data, dict):
-        raise check.fail(where, "plateau_state", f"must be None or a dict with keys {', '.join(keys)}", data, TypeError)
-    if set(data) != set(keys):
-        rule = f"must have exactly the keys {', '.join(keys)}"
-        raise check.fail(where, "plateau_state", rule, data)
-    plateau_scale(where, scale)
-    return PlateauState(best=best(where, "plateau_state.best", data["best"]), scale=scale,
-                        **{k: check.count(where, f"plateau_state.{k}", data[k]) for k in COUNTERS})
-
-
 def plateau_scale(where: str, scale: float) -> None:
     if scale > 1:
         rule = "must be <= 1 under a plateau (whose scale starts at 1 and only shrinks; scale the schedule instead)"
         raise check.fail(where, "scale", rule, scale)
 
 
-def best(where: str, name: str, value: Any) -> float:
-    """The best metric so far: a real number, ±inf before the first improvement, never NaN."""
+def plateau(where: str, prefix: str, data: dict[str, Any], scale: float) -> Plateau:
+    """The plateau state held in `data` (exactly `FIELDS`), with the schedule's scale."""
+    plateau_scale(where, scale)
+    value = data["best"]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise check.fail(where, name, "must be a real number", value, TypeError)
+        raise check.fail(where, f"{prefix}best", "must be a real number", value, TypeError)
     try:
-        x = float(value)
+        best = float(value)  # ±inf before the first improvement
     except OverflowError:
-        raise check.fail(where, name, "must be a float (it is too large)", value) from None
-    if math.isnan(x):
-        raise check.fail(where, name, "must not be NaN", value)
-    return x
+        raise check.fail(where, f"{prefix}best", "must be a float (it is too large)", value) from None
+    if math.isnan(best):
+        raise check.fail(where, f"{prefix}best", "must not be NaN", value)
+    counts = {key: check.count(where, f"{prefix}{key}", data[key]) for key in FIELDS[1:]}
+    epoch = counts.pop("epoch")
+    return PlateauState(best=best, scale=scale, **counts), epoch
+
+
+def plateau_config(state: Plateau | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"best": state[0].best, "num_bad": state[0].num_bad, "cooldown": state[0].cooldown,
+            "count": state[0].count, "epoch": state[1]}
 
 
 def read_config(config: Any) -> tuple[LRSchedule, Any, Any, Any]:
@@ -88,11 +103,15 @@ def read_config(config: Any) -> tuple[LRSchedule, Any, Any, Any]:
         kind = TypeError if isinstance(err, TypeError) else ValueError
         rule = f"must be an lrcore schedule dict ({err})"
         raise check.fail(where, "schedule", rule, config["schedule"], kind) from None
-    return s, config["steps"], config["scale"], config.get("plateau_state")
+    state = config.get("plateau_state")
+    if state is not None and not (isinstance(state, dict) and set(state) == set(FIELDS)):
+        rule = f"must be None or a dict with exactly the keys {', '.join(FIELDS)}"
+        raise check.fail(where, "plateau_state", rule, state, TypeError if not isinstance(state, dict) else ValueError)
+    return s, config["steps"], config["scale"], state
 
 
 class PlateauSaver(keras.layers.Layer):
-    """Saves a `Schedule`'s scale and plateau counters with the optimizer's weights.
+    """Saves a `Schedule`'s scale and plateau state with the optimizer's weights.
 
     Set as an attribute of the optimizer, it is saved and loaded wherever the optimizer's
     weights are (Keras saves such attributes as part of their owner).  A checkpoint without
@@ -104,12 +123,10 @@ class PlateauSaver(keras.layers.Layer):
         self.schedule = schedule
 
     def save_own_variables(self, store: Any) -> None:
-        state = self.schedule.plateau_state
         store["scale"] = np.array([self.schedule.scale], dtype=np.float64)
-        if state is not None:
-            store["best"] = np.array([state.best], dtype=np.float64)
-            for key in COUNTERS:
-                store[key] = np.array([getattr(state, key)], dtype=np.int64)
+        saved = plateau_config(self.schedule._plateau)
+        for key, value in (saved or {}).items():
+            store[key] = np.array([value], dtype=np.float64 if key == "best" else np.int64)
 
     def load_own_variables(self, store: Any) -> None:
         keys = set(store.keys())
@@ -117,17 +134,10 @@ class PlateauSaver(keras.layers.Layer):
             return
         where = "keras.PlateauCallback checkpoint"
         fields = {key: _scalar(where, key, store[key]) for key in sorted(keys)}
-        full = {"scale", "best", *COUNTERS}
-        if keys not in ({"scale"}, full):
-            rule = f"must hold scale, or scale, best, {', '.join(COUNTERS)}"
-            raise check.fail(where, "fields", rule, sorted(keys))
+        if keys not in ({"scale"}, {"scale", *FIELDS}):
+            raise check.fail(where, "fields", f"must be scale, or scale, {', '.join(FIELDS)}", sorted(keys))
         new_scale = scale(where, fields["scale"], self.schedule.values)
-        state = None
-        if keys == full:
-            plateau_scale(where, new_scale)
-            state = PlateauState(best=best(where, "best", fields["best"]), scale=new_scale,
-                                 **{k: check.count(where, k, fields[k]) for k in COUNTERS})
-        self.schedule._restore(new_scale, state)
+        self.schedule._restore(new_scale, plateau(where, "", fields, new_scale) if "best" in keys else None)
 
 
 def _scalar(where: str, name: str, stored: Any) -> Any:

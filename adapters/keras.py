@@ -4,7 +4,7 @@
 (``lrcore.adapters.sgd.table``), ``lr(step) = scale * values[clip(step, 0, n - 1)]``, on
 every backend, and is saved with the model.  `Callback` is Keras' LearningRateScheduler in
 lrcore form; `PlateauCallback` is reduce-on-plateau for a `Schedule`-driven optimizer, whose
-scale and counters are restored by ``BackupAndRestore`` and ``load_model``.
+scale and state ``BackupAndRestore`` and ``load_model`` restore (``_keras_state``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
 from lrcore import Plateau, PlateauState
 from lrcore import Schedule as LRSchedule
 from lrcore import _validate as check
-
-from .sgd import table
 
 try:
     import keras
@@ -28,9 +24,8 @@ except ModuleNotFoundError as err:
         raise
     raise ModuleNotFoundError("lrcore.adapters.keras needs Keras 3: pip install 'lrcore[keras]'", name="keras") from err
 
+from . import _keras_state as saved  # noqa: E402
 from ._find_keras import find_lr  # noqa: E402
-from ._keras_state import SAVER, PlateauSaver, plateau_scale, plateau_state, read_config  # noqa: E402
-from ._keras_state import scale as checked_scale  # noqa: E402
 
 __all__ = ["Callback", "PlateauCallback", "Schedule", "find_lr"]
 
@@ -41,25 +36,19 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Exact to float32 rounding (the values are rounded once from float64) for every step
     when `s` has a finite horizon, else for steps < `steps` (later ones hold s(steps - 1)).
-    The config holds `s`, `steps`, `scale` and a `PlateauCallback`'s counters.  Keras finds
+    The config holds `s`, `steps`, `scale` and a `PlateauCallback`'s state.  Keras finds
     the class by its registered name "lrcore>Schedule", so ``import lrcore.adapters.keras``
     must run before ``keras.saving.load_model`` of a model that uses it.
     """
 
     def __init__(self, s: LRSchedule, steps: int | None = None, *, scale: float = 1.0) -> None:
-        self._setup("keras.Schedule", s, steps, scale, None)
+        self._setup("keras.Schedule", "s", s, steps, scale, None)
 
-    def _setup(self, where: str, s: Any, steps: Any, scale: Any, state: Any, name: str = "s") -> None:
-        if not isinstance(s, LRSchedule):
-            raise check.fail(where, name, "must be an lrcore Schedule", s, TypeError)
-        dtype = np.dtype(keras.config.floatx())
-        with np.errstate(over="ignore"):
-            values = table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where)
-        if not np.isfinite(values).all():
-            raise check.fail(where, name, f"must have values that are finite in {values.dtype}", s)
+    def _setup(self, where: str, name: str, s: Any, steps: Any, scale: Any, state: Any) -> None:
+        values = saved.table_values(where, name, s, steps)
         self.schedule, self.steps, self.values, self.size = s, steps, values, int(values.shape[0])
-        self._scale = checked_scale(where, scale, values)
-        self._plateau_state = None if state is None else plateau_state(where, state, self._scale)
+        self._scale = saved.scale(where, scale, values)
+        self._plateau = None if state is None else saved.plateau(where, "plateau_state.", state, self._scale)
         self._values = keras.ops.convert_to_tensor(values, dtype=keras.config.floatx())
 
     @property
@@ -69,11 +58,11 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @property
     def plateau_state(self) -> PlateauState | None:
-        """The `PlateauCallback` counters (with `scale`), or None before its first update."""
-        return self._plateau_state
+        """The `PlateauCallback` state (with `scale`), or None before its first update."""
+        return None if self._plateau is None else self._plateau[0]
 
-    def _restore(self, scale: float, state: PlateauState | None) -> None:
-        self._scale, self._plateau_state = scale, state
+    def _restore(self, scale: float, state: saved.Plateau | None) -> None:
+        self._scale, self._plateau = scale, state
 
     def __call__(self, step: Any) -> Any:
         index = keras.ops.cast(keras.ops.clip(step, 0, self.size - 1), "int32")
@@ -83,17 +72,15 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         return f"keras.Schedule({self.schedule!r}, steps={self.steps!r}, scale={self._scale!r})"
 
     def get_config(self) -> dict[str, Any]:
-        state = self._plateau_state
-        counters = None if state is None else {k: v for k, v in state.to_dict().items() if k != "scale"}
         return {"schedule": self.schedule.to_dict(), "steps": self.steps, "scale": self._scale,
-                "plateau_state": counters}
+                "plateau_state": saved.plateau_config(self._plateau)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Schedule:
         """Every field is checked: a bad one raises ValueError/TypeError naming it."""
-        s, steps, scale, state = read_config(config)
+        s, steps, scale, state = saved.read_config(config)
         schedule = cls.__new__(cls)
-        schedule._setup("keras.Schedule.from_config", s, steps, scale, state, name="schedule")
+        schedule._setup("keras.Schedule.from_config", "schedule", s, steps, scale, state)
         return schedule
 
 
@@ -150,12 +137,12 @@ class PlateauCallback(keras.callbacks.Callback):
     """Reduce-on-plateau for an optimizer driven by a `Schedule`: multiplies its `scale`.
 
     At each epoch's end the `monitor` value feeds `plateau` (``lr.Plateau()`` by default)
-    and the schedule's scale and counters become the new state; the train step is rebuilt
-    before the next epoch when the scale changed (JAX compiles it in).  Scale and counters
-    are saved with the optimizer's weights (``BackupAndRestore``, ``save_weights``) and in
-    the schedule's config (``model.save``), so a resumed run continues exactly.  List it
-    before ``BackupAndRestore`` and ``ModelCheckpoint``, which save at the epoch's end too.
-    Logs ``lr_scale``.
+    and the schedule's scale and state follow; the train step is rebuilt before the next
+    epoch when the scale changed (JAX compiles it in).  Scale and state are saved with the
+    optimizer's weights (``BackupAndRestore``, ``save_weights``; restored inside `fit`) and
+    in the schedule's config (``model.save``), so a resumed run continues exactly.  List
+    it before ``BackupAndRestore``/``ModelCheckpoint``, which also save at the epoch's end
+    (a resume that finds an epoch's update missing warns).  Logs ``lr_scale``.
     """
 
     def __init__(self, plateau: Plateau | None = None, monitor: str = "val_loss") -> None:
@@ -167,15 +154,15 @@ class PlateauCallback(keras.callbacks.Callback):
         self.plateau = Plateau() if plateau is None else plateau
         self.monitor = monitor
         self._compiled_scale: float | None = None
+        self._resuming = False
 
     def set_model(self, model: Any) -> None:
-        # Before any on_train_begin, so that BackupAndRestore's load finds the saver.
+        # Runs before any on_train_begin, so BackupAndRestore's load finds the saver.
         super().set_model(model)
         optimizer = getattr(model, "optimizer", None)
-        schedule = getattr(optimizer, "_learning_rate", None)
-        saver = getattr(optimizer, SAVER, None)
-        if isinstance(schedule, Schedule) and not (isinstance(saver, PlateauSaver) and saver.schedule is schedule):
-            setattr(optimizer, SAVER, PlateauSaver(schedule))
+        schedule, saver = getattr(optimizer, "_learning_rate", None), getattr(optimizer, saved.SAVER, None)
+        if isinstance(schedule, Schedule) and getattr(saver, "schedule", None) is not schedule:
+            setattr(optimizer, saved.SAVER, saved.PlateauSaver(schedule))
 
     def _schedule(self) -> Schedule:
         # Keras keeps the optimizer's schedule in `_learning_rate`; `learning_rate` evaluates it.
@@ -188,15 +175,23 @@ class PlateauCallback(keras.callbacks.Callback):
         return s
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        plateau_scale("keras.PlateauCallback", self._schedule().scale)
+        saved.plateau_scale("keras.PlateauCallback", self._schedule().scale)
         self._compiled_scale = None  # a train step kept from an earlier fit may hold another scale
+        self._resuming = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        # After every on_train_begin, so after BackupAndRestore has restored the scale.
-        scale = self._schedule().scale
-        if scale != self._compiled_scale:
+        # After every on_train_begin, so after BackupAndRestore has restored the state.
+        schedule = self._schedule()
+        last = None if schedule._plateau is None else schedule._plateau[1]
+        if self._resuming and last is not None and last < epoch - 1:
+            warnings.warn(f"keras.PlateauCallback: training resumes at epoch {epoch} but the plateau state is "
+                          f"from epoch {last}: the metric of epoch {epoch - 1} was never seen (list PlateauCallback "
+                          "before BackupAndRestore and ModelCheckpoint, which save at the same epoch end)",
+                          stacklevel=2)
+        self._resuming = False
+        if schedule.scale != self._compiled_scale:
             self.model.make_train_function(force=True)
-            self._compiled_scale = scale
+            self._compiled_scale = schedule.scale
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = {} if logs is None else logs
@@ -209,5 +204,5 @@ class PlateauCallback(keras.callbacks.Callback):
         schedule = self._schedule()
         state = replace(schedule.plateau_state or self.plateau.init(), scale=schedule.scale)
         state = self.plateau.update(state, metric)
-        schedule._restore(state.scale, state)
+        schedule._restore(state.scale, (state, epoch))
         logs["lr_scale"] = state.scale

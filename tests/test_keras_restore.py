@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -118,8 +119,11 @@ def lrcore_resumes_exactly(directory: str) -> None:
         assert first.w == expected[: PREEMPTED_AT * STEPS_PER_EPOCH]
         if not same_model:
             model = _model(Schedule(S))  # everything the run knew now comes from the backup
-        _fit(model, [Feed(), PlateauCallback(PLATEAU, monitor="fake_loss"),
-                     keras.callbacks.BackupAndRestore(backup), second])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _fit(model, [Feed(), PlateauCallback(PLATEAU, monitor="fake_loss"),
+                         keras.callbacks.BackupAndRestore(backup), second])
+        assert not [w for w in caught if "PlateauCallback" in str(w.message)]
         assert second.w == expected[PREEMPTED_AT * STEPS_PER_EPOCH :], same_model
         schedule = model.optimizer._learning_rate
         assert schedule.plateau_state == _final_state() and schedule.scale == _final_state().scale
@@ -246,15 +250,23 @@ def test_every_mutated_config_loads_the_same_numbers_or_names_the_field():
         expected = expected * np.float32(scale)
         got = keras.ops.convert_to_numpy(schedule(np.arange(size + 5, dtype=np.int32)))
         assert got.tolist() == expected.tolist(), (field, mutated)
-        state = mutated.get("plateau_state")
-        assert (None if state is None else {**state, "scale": scale}) == (
-            None if schedule.plateau_state is None else schedule.plateau_state.to_dict())
+        assert schedule.get_config() == {"plateau_state": None, **mutated}, (field, mutated)
         loaded_counts["loaded"] += 1
     assert loaded_counts["loaded"] > 10 and loaded_counts["refused"] > 100, loaded_counts
 
 
 @pytest.mark.parametrize(("config", "message"), [
     ("not a dict", "keras.Schedule.from_config: `config` must be a dict (from get_config); got config='not a dict'"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 0.5, "plateau_state": {"best": 0.5}},
+     "keras.Schedule.from_config: `plateau_state` must be None or a dict with exactly the keys best, num_bad, "
+     "cooldown, count, epoch; got plateau_state={'best': 0.5}"),
+    ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 2.0,
+      "plateau_state": {"best": 0.5, "num_bad": 0, "cooldown": 0, "count": 1, "epoch": 0}},
+     "keras.Schedule.from_config: `scale` must be <= 1 under a plateau (whose scale starts at 1 and only shrinks; "
+     "scale the schedule instead); got scale=2.0"),
+    ({"schedule": {"kind": "cosine", "init": 0.1, "steps": -5}, "steps": None, "scale": 1.0},
+     "keras.Schedule.from_config: `schedule` must be an lrcore schedule dict (cosine: `steps` must be > 0; "
+     "got steps=-5); got schedule={'kind': 'cosine', 'init': 0.1, 'steps': -5}"),
     ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": -3.0},
      "keras.Schedule.from_config: `scale` must be >= 0; got scale=-3.0"),
     ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1e39},
@@ -267,10 +279,10 @@ def test_every_mutated_config_loads_the_same_numbers_or_names_the_field():
     ({"schedule": {"kind": "constant", "value": 0.1}, "scale": 1.0},
      "keras.Schedule.from_config: `steps` is missing from the config; got keys ['scale', 'schedule']"),
     ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1.0,
-      "plateau_state": {"best": math.nan, "num_bad": 0, "cooldown": 0, "count": 1}},
+      "plateau_state": {"best": math.nan, "num_bad": 0, "cooldown": 0, "count": 1, "epoch": 0}},
      "keras.Schedule.from_config: `plateau_state.best` must not be NaN; got plateau_state.best=nan"),
     ({"schedule": {"kind": "constant", "value": 0.1}, "steps": None, "scale": 1.0,
-      "plateau_state": {"best": 0.5, "num_bad": "1", "cooldown": 0, "count": 1}},
+      "plateau_state": {"best": 0.5, "num_bad": "1", "cooldown": 0, "count": 1, "epoch": 0}},
      "keras.Schedule.from_config: `plateau_state.num_bad` must be an int; got plateau_state.num_bad='1'"),
 ])
 def test_bad_config_messages(config, message):
@@ -285,7 +297,7 @@ def test_every_mutated_checkpoint_state_loads_exactly_or_names_the_field():
     config = _real_config()
     store: dict = {}
     PlateauSaver(Schedule.from_config(config)).save_own_variables(store)
-    assert sorted(store) == ["best", "cooldown", "count", "num_bad", "scale"]
+    assert sorted(store) == ["best", "cooldown", "count", "epoch", "num_bad", "scale"]
     bad_arrays = [np.array([v], dtype=np.float64) for v in (-1.0, math.nan, math.inf, 1e308, 0.25, 2.0)]
     bad_arrays += [np.array([3, 4]), np.array([True]), np.array(["1"]), np.array([-2]), np.array([7]), np.zeros(0)]
     cases = [(key, {**store, key: bad}) for key in store for bad in bad_arrays]
@@ -303,8 +315,8 @@ def test_every_mutated_checkpoint_state_loads_exactly_or_names_the_field():
             refused += 1
             continue
         values = {k: np.asarray(v)[0].item() for k, v in mutated.items()}
-        assert target.scale == values["scale"]
-        assert target.plateau_state.to_dict() == values, (field, mutated)
+        assert target.get_config()["plateau_state"] == {k: v for k, v in values.items() if k != "scale"}
+        assert target.scale == values["scale"] == target.plateau_state.scale, (field, mutated)
     assert refused > 30
 
 
@@ -363,3 +375,18 @@ def test_load_model_of_a_hostile_schedule_ends_quickly(tmp_path, schedule):
     assert run.stdout.startswith(("loaded", "refused:")), run.stdout
     if run.stdout.startswith("refused:"):
         assert "keras.Schedule.from_config: `schedule`" in run.stdout, run.stdout
+
+
+def test_a_backup_written_before_the_plateau_saw_the_epoch_warns_on_resume(tmp_path):
+    """BackupAndRestore listed first saves at the epoch's end before PlateauCallback updates:
+    the resumed run would miss that epoch's metric, and says so."""
+    backup = str(tmp_path / "backup")
+
+    def callbacks():
+        return [Feed(), keras.callbacks.BackupAndRestore(backup), PlateauCallback(PLATEAU, monitor="fake_loss")]
+
+    with pytest.raises(RuntimeError, match="preempted"):
+        _fit(_model(Schedule(S)), [*callbacks(), Preempt()])
+    with pytest.warns(UserWarning, match=r"resumes at epoch 6 but the plateau state is from epoch 4: the metric of "
+                                         r"epoch 5 was never seen \(list PlateauCallback before BackupAndRestore"):
+        _fit(_model(Schedule(S)), callbacks())
