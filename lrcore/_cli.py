@@ -1,20 +1,24 @@
 """The command line: ``python -m lrcore plot|table`` (also installed as ``lrcore``).
 
 A SPEC is a schedule expression read by ``lr.parse`` or a JSON file written by
-``Schedule.to_json``.  Every mistake in the input ends the program with exit
-status 2 and one line ``lrcore: error: …`` on stderr, and writes no file.
+``Schedule.to_json``.  Every mistake in the input (including one too deep, too
+long or too large to read) ends the program with exit status 2 and one line
+``lrcore: error: …`` on stderr, and writes no file; no input shows a traceback.
+Work is proportional to the output: `table` evaluates only the rows it prints,
+and `plot` streams the steps a chunk at a time into a few points per pixel column.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,12 +27,22 @@ import numpy as np
 from . import __version__
 from ._parse import parse
 from ._schedule import Schedule, from_json
-from ._tools import plot, summary
+from ._tools import (
+    _COLUMNS,
+    DEFAULT_LENGTH,
+    _draw,
+    _new_figure,
+    _require_matplotlib,
+    _scan,
+    stated_length,
+    wrap_label,
+)
 
 DEFAULT_SPEC = "warmup(cosine(init=0.1, steps=900, final=0.001), steps=100)"
-DEFAULT_STEPS = 1000  # when no schedule in the command has a finite horizon
 SUMMARY_KEYS = ("min", "max", "final", "argmax", "mean", "sum", "sum_sq")
-_CHUNK = 1 << 20  # values computed at a time by `table`
+MAX_STEPS = 2**53  # every t up to here is an exact float64
+PLOT_DEFAULT_MAX = 10**9  # a natural length above this needs an explicit --steps
+_ROWS = 1 << 16  # table rows computed at a time
 
 SPEC_HELP = """\
 SPEC is either a schedule expression, the form repr(schedule) prints, such as
@@ -38,18 +52,25 @@ or the path of a JSON file written by schedule.to_json() (or inline JSON text
 starting with '{'). An existing file wins; text without '(' is taken as a path.
 
 --steps N covers t = 0 ... N-1 (t = optimizer updates already applied). By
-default N is the schedule's horizon rounded up (the step from which its value
-no longer changes; the largest one with --compare), or 1000 when it has none
-(a periodic schedule) or it is 0 (a constant)."""
+default N is the schedule's natural length, rounded up (the largest one with
+--compare): its horizon (the step from which its value no longer changes), or
+for periodic and unbounded parts the length the SPEC states (join boundaries,
+warmup and shift steps, plus one period: `steps`, `period`, step_up+step_down);
+1000 only when nothing states a length (a constant, a bare step decay). So
+"from_hf('cosine', 3e-4, num_warmup_steps=100, num_training_steps=5000)" shows
+5000 steps."""
 
 PLOT_EPILOG = f"""\
 {SPEC_HELP}
 
-Printed for each schedule, exactly as lr.summary(schedule, N) returns them:
-min, max, final (the value at t = N-1), argmax (the first t of the max), mean,
-sum (the sum of the rates, the total step budget) and sum_sq (the sum of their
-squares); then the path written. Without SPEC the default schedule is plotted:
+Printed for each schedule, as lr.summary(schedule, N) returns them, with at most
+10 significant digits: min, max, final (the value at t = N-1), argmax (the first
+t of the max), mean, sum (the sum of the rates, the total step budget) and sum_sq
+(the sum of their squares); then the path written. Each curve is labelled with
+the SPEC as typed. Without SPEC the default schedule is plotted:
   {DEFAULT_SPEC}
+Any number of steps works in bounded memory: each curve keeps the first, lowest,
+highest and last value of each of about 2000 columns of steps (every jump shows).
 
 examples:
   python -m lrcore plot
@@ -62,9 +83,10 @@ TABLE_EPILOG = f"""\
 {SPEC_HELP}
 
 Rows are t = 0, K, 2K, ... below N, and the last step N-1 is always added, so
-the table ends on the final value. csv and json write each rate with Python's
-shortest exact float repr (it reads back as the same float64); text shows 10
-significant digits.
+the table ends on the final value; only the rows printed are evaluated, so
+"--steps 1e11 --every 1e10" is instant. csv and json write each rate with
+Python's shortest exact float repr (it reads back as the same float64); text
+shows 10 significant digits.
 
 examples:
   python -m lrcore table "step(init=0.1, step_size=30)" --steps 100 --every 10
@@ -83,20 +105,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text: str) -> int:
-    """A whole number > 0; ``10_000`` and ``1e4`` are accepted."""
+    """A whole number from 1 to 2**53; ``10_000``, ``1e4`` and ``10**4`` are accepted."""
+    base, power, exponent = text.partition("**")
     try:
-        value = int(text)
-    except ValueError:
-        try:
-            x = float(text)
-        except ValueError:
-            x = math.nan
-        if not (math.isfinite(x) and x.is_integer()):
-            raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}") from None
-        value = int(x)
+        value = _whole(base) ** _whole(exponent) if power else _whole(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a whole number > 0; got {text!r}")
+    if value > MAX_STEPS:
+        raise argparse.ArgumentTypeError(
+            f"must be at most 2**53 = {MAX_STEPS} (later steps are not exact float64 values); got {text!r}"
+        )
     return value
+
+
+def _whole(text: str) -> int:
+    """'12', '1_000' or '1e4' as an int; ValueError for anything else (2.5, nan, a huge exponent)."""
+    try:
+        return int(text)
+    except ValueError:
+        x = float(text)  # ValueError if not a number
+        if not x.is_integer():  # nan and inf included
+            raise ValueError(text) from None
+        return int(x)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,8 +206,36 @@ def _is(test: Callable[[], bool]) -> bool:
         return False
 
 
+def _name(spec: str) -> str:
+    """The SPEC as an error message shows it: quoted, cut to 60 characters."""
+    return repr(spec if len(spec) <= 60 else spec[:57] + "…")
+
+
+@contextlib.contextmanager
+def _about(spec: str, doing: str) -> Iterator[None]:
+    """Turn what Python raises on input too deep, too long or too large into one line naming SPEC."""
+    try:
+        yield
+    except RecursionError:
+        raise CliError(f"SPEC {_name(spec)} is nested too deeply to {doing}") from None
+    except MemoryError:
+        raise CliError(f"SPEC {_name(spec)}: not enough memory to {doing} it (too long or nested too deeply)") from None
+    except OverflowError as err:
+        raise CliError(f"SPEC {_name(spec)}: a number is too large to {doing} ({_one_line(err)})") from None
+
+
 def load_schedule(spec: str) -> Schedule:
     """A SPEC read as a JSON file, inline JSON or an ``lr.parse`` expression."""
+    with _about(spec, "read"):
+        try:
+            return _load(spec)
+        except (ValueError, TypeError) as err:
+            # Name the SPEC (which one of several, when --compare is used) unless the message quotes it.
+            message = _one_line(err)
+            raise CliError(message if spec[:40] in message else f"SPEC {_name(spec)}: {message}") from None
+
+
+def _load(spec: str) -> Schedule:
     path = Path(spec)
     if _is(path.is_file):
         try:
@@ -188,29 +248,29 @@ def load_schedule(spec: str) -> Schedule:
         return from_json(stripped)
     if "(" not in stripped:
         if _is(path.is_dir):
-            raise CliError(f"SPEC {spec!r} is a folder, not a JSON file")
-        raise CliError(f"SPEC {spec!r}: no such file (nor an expression such as 'cosine(init=0.1, steps=1000)')")
-    try:
-        return parse(stripped)
-    except RecursionError:
-        raise CliError(f"SPEC {spec[:40]!r}… is nested too deeply") from None
+            raise CliError(f"SPEC {_name(spec)} is a folder, not a JSON file")
+        raise CliError(f"SPEC {_name(spec)}: no such file (nor an expression such as 'cosine(init=0.1, steps=1000)')")
+    return parse(stripped)
 
 
-def default_steps(schedules: Sequence[Schedule]) -> int:
-    """The largest finite horizon rounded up, or DEFAULT_STEPS if none is finite and > 0.
+def default_steps(specs: Sequence[str], schedules: Sequence[Schedule]) -> int:
+    """The schedules' natural length: the longest length one states (see ``lrcore._tools.stated_length``)
+    rounded up, or DEFAULT_LENGTH when none states one."""
+    lengths = []
+    for spec, s in zip(specs, schedules, strict=True):
+        with _about(spec, "measure"):
+            length = stated_length(s)
+        if length is not None:
+            lengths.append(length)
+    return max(1, math.ceil(max(lengths))) if lengths else DEFAULT_LENGTH
 
-    A horizon of 0 (a constant) would show a single step, so it counts as none.
-    """
-    horizons = [h for h in (s.horizon for s in schedules) if h is not None and math.isfinite(h) and h > 0]
-    return math.ceil(max(horizons)) if horizons else DEFAULT_STEPS
 
-
-def _labels(schedules: Sequence[Schedule]) -> list[str]:
-    """repr of each schedule; a repeat gets a number, as legend labels must differ."""
+def _labels(specs: Sequence[str]) -> list[str]:
+    """Each SPEC as typed, wrapped for a legend; a repeat gets a number, as labels must differ."""
     seen: Counter[str] = Counter()
     labels = []
-    for s in schedules:
-        label = repr(s)
+    for spec in specs:
+        label = wrap_label(" ".join(spec.split()))
         seen[label] += 1
         labels.append(label if seen[label] == 1 else f"{label} [{seen[label]}]")
     return labels
@@ -245,60 +305,82 @@ def _write_atomically(target: Path, write: Callable[[str], Any]) -> None:
         raise
 
 
-def _format_summary(label: str, steps: int, stats: dict[str, float | int]) -> str:
-    lines = [f"schedule  {label}", f"steps     {steps} (t = 0 ... {steps - 1})"]
-    lines += [f"{key:<9} {stats[key]!r}" for key in SUMMARY_KEYS]
+def for_people(x: float | int) -> str:
+    """A number as the summary prints it: at most 10 significant digits (1.5, not 1.4999999999999998)."""
+    return str(x) if isinstance(x, int) else f"{x:.10g}"
+
+
+def _format_summary(description: str, steps: int, stats: dict[str, float | int]) -> str:
+    lines = [f"schedule  {description}", f"steps     {steps} (t = 0 ... {steps - 1})"]
+    lines += [f"{key:<9} {for_people(stats[key])}" for key in SUMMARY_KEYS]
     return "\n".join(lines)
 
 
 def run_plot(args: argparse.Namespace) -> None:
     specs = [args.spec if args.spec is not None else DEFAULT_SPEC, *args.compare]
     schedules = [load_schedule(spec) for spec in specs]
-    steps = args.steps if args.steps is not None else default_steps(schedules)
-    labels = _labels(schedules)
-    stats = [summary(s, steps) for s in schedules]
+    _require_matplotlib()  # before the work, so that its absence is the error shown
+    if args.steps is not None:
+        steps = args.steps
+    else:
+        steps = default_steps(specs, schedules)
+        if steps > PLOT_DEFAULT_MAX:
+            raise CliError(
+                f"the SPEC states {steps:,} steps, more than plot draws by default ({PLOT_DEFAULT_MAX:,}); "
+                "give --steps N"
+            )
+    labels = _labels(specs)
+    blocks, lines = [], {}
+    for spec, label, s in zip(specs, labels, schedules, strict=True):
+        with _about(spec, "evaluate"):
+            # One pass gives both the summary and the curve's points.
+            stats, t, y = _scan(s, steps, columns=_COLUMNS)
+            blocks.append(_format_summary(repr(s), steps, stats))
+        lines[label] = (t, y)
     target = Path(args.output)
 
     def draw(path: str) -> None:
-        plot(dict(zip(labels, schedules, strict=True)), steps, path=path, log=args.log)
+        ax = _new_figure(pyplot=False).add_subplot()
+        _draw(lines, steps, ax, own_figure=True, log=args.log, title=None)
+        ax.figure.savefig(path)
 
     _write_atomically(target, draw)
-    blocks = [_format_summary(label, steps, st) for label, st in zip(labels, stats, strict=True)]
     sys.stdout.write("\n\n".join(blocks) + f"\n\nwrote {target}\n")
 
 
-def table_steps(steps: int, every: int) -> np.ndarray:
-    """t = 0, every, 2*every, … < steps, then steps-1 if it is not already there."""
-    ts = np.arange(0, steps, every, dtype=np.int64)
-    if ts[-1] != steps - 1:
-        ts = np.append(ts, steps - 1)
-    return ts
-
-
-def table_values(s: Schedule, steps: int, ts: np.ndarray) -> np.ndarray:
-    """s.array(steps)[ts], computed a chunk at a time so memory stays bounded."""
-    out = np.empty(len(ts))
-    for lo, values in zip(range(0, steps, _CHUNK), s.chunks(steps, _CHUNK), strict=True):
-        first, last = np.searchsorted(ts, [lo, lo + len(values)])
-        out[first:last] = values[ts[first:last] - lo]
-    return out
+def table_blocks(steps: int, every: int) -> Iterator[np.ndarray]:
+    """t = 0, every, 2*every, … < steps, then steps-1 if it is not already there, a block at a time."""
+    for first in range(0, steps, every * _ROWS):
+        yield np.arange(first, min(first + every * _ROWS, steps), every, dtype=np.int64)
+    if (steps - 1) % every:
+        yield np.array([steps - 1], dtype=np.int64)
 
 
 def run_table(args: argparse.Namespace) -> None:
     s = load_schedule(args.spec)
-    steps = args.steps if args.steps is not None else default_steps([s])
-    ts = table_steps(steps, args.every)
-    values = table_values(s, steps, ts).tolist()
-    t_list = ts.tolist()
-    if args.format == "json":
-        text = json.dumps({"schedule": s.to_dict(), "steps": steps, "t": t_list, "lr": values}) + "\n"
-    elif args.format == "csv":
-        text = "t,lr\n" + "".join(f"{t},{v!r}\n" for t, v in zip(t_list, values, strict=True))
-    else:
-        width = max(len(str(steps - 1)), 1)
-        rows = (f"{t:>{width}}  {v:.10g}\n" for t, v in zip(t_list, values, strict=True))
-        text = f"{'t':>{width}}  lr\n" + "".join(rows)
-    sys.stdout.write(text)
+    steps = args.steps if args.steps is not None else default_steps([args.spec], [s])
+    out = sys.stdout
+    with _about(args.spec, "evaluate"):
+        # Only the rows shown are evaluated: s(ts) on each block of rows.
+        blocks = ((ts.tolist(), s(ts.astype(np.float64)).tolist()) for ts in table_blocks(steps, args.every))
+        if args.format == "json":
+            # Streamed by hand, the text json.dumps would write: the t list, then the values.
+            out.write(f'{{"schedule": {json.dumps(s.to_dict())}, "steps": {steps}, "t": [')
+            for i, ts in enumerate(table_blocks(steps, args.every)):
+                out.write((", " if i else "") + ", ".join(map(str, ts.tolist())))
+            out.write('], "lr": [')
+            for i, (_, lrs) in enumerate(blocks):
+                out.write((", " if i else "") + ", ".join(map(repr, lrs)))
+            out.write("]}\n")
+        elif args.format == "csv":
+            out.write("t,lr\n")
+            for ts, lrs in blocks:
+                out.write("".join(f"{t},{v!r}\n" for t, v in zip(ts, lrs, strict=True)))
+        else:
+            width = max(len(str(steps - 1)), 1)
+            out.write(f"{'t':>{width}}  lr\n")
+            for ts, lrs in blocks:
+                out.write("".join(f"{t:>{width}}  {v:.10g}\n" for t, v in zip(ts, lrs, strict=True)))
 
 
 def _one_line(err: BaseException) -> str:
@@ -306,7 +388,7 @@ def _one_line(err: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 2 bad input)."""
+    """Run the command line; return the exit status (0 ok, 2 bad input, 1 an internal error, 130 Ctrl-C)."""
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -330,10 +412,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return 1
+    except KeyboardInterrupt:
+        print("lrcore: interrupted", file=sys.stderr)
+        return 130
     except MemoryError:
-        print("lrcore: error: not enough memory for that many steps; use a smaller --steps", file=sys.stderr)
+        print("lrcore: error: not enough memory", file=sys.stderr)
         return 2
-    except (CliError, ValueError, TypeError, ImportError, OSError) as err:
+    except RecursionError:
+        print("lrcore: error: the input is nested too deeply", file=sys.stderr)
+        return 2
+    except (CliError, ValueError, TypeError, ImportError, OSError, OverflowError) as err:
         print(f"lrcore: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug of ours: still one line, and where to report it
+        message = f"internal error {type(err).__name__}: {_one_line(err)} (please report it)"
+        print(f"lrcore: error: {message}", file=sys.stderr)
+        return 1
     return 0

@@ -28,8 +28,8 @@ def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "lrcore", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
-def summaries(stdout: str) -> tuple[list[tuple[str, int, dict[str, float]]], str]:
-    """The (label, steps, stats) blocks of `plot`'s output and the path after 'wrote'."""
+def summaries(stdout: str) -> tuple[list[tuple[str, int, dict[str, str]]], str]:
+    """The (schedule, steps, printed stats) blocks of `plot`'s output and the path after 'wrote'."""
     *blocks, last = stdout.strip().split("\n\n")
     assert last.startswith("wrote ")
     out = []
@@ -38,9 +38,13 @@ def summaries(stdout: str) -> tuple[list[tuple[str, int, dict[str, float]]], str
         assert list(fields) == ["schedule", "steps", *SUMMARY_KEYS]
         steps = int(fields["steps"].split()[0])
         assert fields["steps"] == f"{steps} (t = 0 ... {steps - 1})"
-        stats = {k: (int(fields[k]) if k == "argmax" else float(fields[k])) for k in SUMMARY_KEYS}
-        out.append((fields["schedule"], steps, stats))
+        out.append((fields["schedule"], steps, {k: fields[k] for k in SUMMARY_KEYS}))
     return out, last.removeprefix("wrote ")
+
+
+def printed(s: lr.Schedule, steps: int) -> dict[str, str]:
+    """lr.summary(s, steps) as the command line prints it: 10 significant digits."""
+    return {k: str(v) if k == "argmax" else format(v, ".10g") for k, v in lr.summary(s, steps).items()}
 
 
 def assert_png(path: Path) -> None:
@@ -61,7 +65,7 @@ def test_plot_with_no_spec_draws_the_default_schedule(tmp_path):
     assert done.stderr == ""
     blocks, written = summaries(done.stdout)
     s = lr.parse(DEFAULT_SPEC)
-    assert blocks == [(repr(s), 1000, lr.summary(s, 1000))]  # printed with repr: the floats are exact
+    assert blocks == [(repr(s), 1000, printed(s, 1000))]
     assert written == "lr.png"
     assert_png(tmp_path / "lr.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]  # no temporary file left
@@ -74,9 +78,9 @@ def test_plot_json_spec_with_compare_prints_every_summary(tmp_path):
     done = run(tmp_path, "plot", "one_cycle.json", "--compare", *others, "-o", "cmp.png")
     assert done.returncode == 0, done.stderr
     schedules = [saved, *map(lr.parse, others)]
-    steps = 400  # the largest finite horizon of the three
+    steps = 400  # the largest length stated: a step decay states none
     blocks, written = summaries(done.stdout)
-    assert blocks == [(repr(s), steps, lr.summary(s, steps)) for s in schedules]
+    assert blocks == [(repr(s), steps, printed(s, steps)) for s in schedules]
     assert written == "cmp.png"
     assert_png(tmp_path / "cmp.png")
 
@@ -86,7 +90,7 @@ def test_plot_log_scale_to_svg_with_given_steps(tmp_path):
     assert done.returncode == 0, done.stderr
     s = lr.parse(README_SPEC)
     blocks, written = summaries(done.stdout)
-    assert blocks == [(repr(s), 12000, lr.summary(s, 12000))]
+    assert blocks == [(repr(s), 12000, printed(s, 12000))]
     assert written == "lr.svg"
     text = (tmp_path / "lr.svg").read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
@@ -98,7 +102,7 @@ def test_plot_in_process_numbers_repeated_labels_and_steps_forms(tmp_path, monke
     assert main(["plot", spec, "--compare", spec, "--steps", "1e2", "-o", "twice.png"]) == 0
     blocks, _ = summaries(capsys.readouterr().out)
     s = lr.parse(spec)
-    assert blocks == [(repr(s), 100, lr.summary(s, 100)), (f"{s!r} [2]", 100, lr.summary(s, 100))]
+    assert blocks == [(repr(s), 100, printed(s, 100))] * 2  # the legend labels differ: [2]
     assert_png(tmp_path / "twice.png")
     assert main(["plot", spec, "--steps", "1_000", "-o", "sub.png"]) == 0
     assert summaries(capsys.readouterr().out)[0][0][1] == 1000
@@ -156,8 +160,8 @@ def test_table_text_defaults_to_the_horizon_rounded_up(tmp_path):
 def test_table_in_process_every_larger_than_steps_and_no_horizon(capsys):
     assert main(["table", "constant(value=0.5)", "--steps", "5", "--every", "100", "--format", "csv"]) == 0
     assert capsys.readouterr().out == "t,lr\n0,0.5\n4,0.5\n"
-    # A periodic schedule has no horizon: 1000 steps by default.
-    spec = "cyclic(base=0.01, peak=0.1, step_up=40)"
+    # A step decay states no length: 1000 steps by default.
+    spec = "step(init=0.1, step_size=40)"
     assert main(["table", spec, "--every", "250", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["t"] == [0, 250, 500, 750, 999]
@@ -298,3 +302,394 @@ def test_written_values_are_the_float64_schedule_values():
     values = lr.parse(DEFAULT_SPEC).array(1000)
     assert [float(repr(v)) for v in values.tolist()] == values.tolist()
     assert np.array_equal(np.array([float(repr(v)) for v in values.tolist()]), values)
+
+
+# -- default length (the schedule's natural length) -------------------------------
+
+# Each SPEC with the number of steps it states, worked out by hand from its arguments.
+NATURAL_LENGTHS = [
+    # HF's cosine is periodic (no horizon): the 100 warmup steps plus its 4900 decay steps.
+    ("from_hf('cosine', 3e-4, num_warmup_steps=100, num_training_steps=5000)", 5000),
+    ("from_torch('CosineAnnealingLR', 0.1, T_max=300)", 300),  # one period
+    ("from_torch('CyclicLR', 0.1, base_lr=0.01, max_lr=0.1, step_size_up=200, step_size_down=50)", 250),
+    ("from_timm('CosineLRScheduler', 0.1, t_initial=400, warmup_t=20)", 400),  # a horizon
+    ("warmup(cosine_restarts(init=0.1, period=70), steps=30)", 100),
+    ("shift(polynomial(init=1, end=0, steps=90, cycle=True), 40)", 50),
+    ("linear(start=1, end=0.25, steps=10.5)", 11),  # a horizon, rounded up
+    ("warmup(step(init=0.1, step_size=30), steps=50)", 1050),  # nothing stated after the warmup
+    ("step(init=0.1, step_size=30)", 1000),  # nothing stated at all
+    ("constant(value=0.5)", 1000),
+]
+
+
+def test_plot_and_table_default_to_the_natural_length(tmp_path):
+    script = textwrap.dedent(
+        """
+        import contextlib, io, json, sys
+        from lrcore.__main__ import main
+        for spec in json.loads(sys.argv[1]):
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(["table", spec, "--every", "10000000", "--format", "json"]) == 0
+            table = json.loads(out.getvalue())["steps"]
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(["plot", spec, "-o", "lr.png"]) == 0
+            (plot,) = [int(line.split()[1]) for line in out.getvalue().splitlines() if line.startswith("steps ")]
+            print(table, plot)
+        """
+    )
+    specs = [spec for spec, _ in NATURAL_LENGTHS]
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(specs)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    got = [tuple(map(int, line.split())) for line in done.stdout.splitlines()]
+    assert got == [(n, n) for _, n in NATURAL_LENGTHS]
+
+
+def test_hf_cosine_default_length_is_hf_training_length(tmp_path):
+    # The real HF schedule over its num_training_steps, against the table printed with no --steps.
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    done = run(
+        tmp_path,
+        "table",
+        "from_hf('cosine', 3e-4, num_warmup_steps=100, num_training_steps=5000)",
+        "--every",
+        "250",
+        "--format",
+        "csv",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(",") for line in done.stdout.splitlines()[1:]]
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
+    sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=100, num_training_steps=5000)
+    hf = [3e-4 * sched.lr_lambdas[0](t) for t in range(5000)]
+    assert [int(t) for t, _ in rows] == [*range(0, 5000, 250), 4999]
+    for t, v in rows:
+        assert math.isclose(float(v), hf[int(t)], rel_tol=1e-12, abs_tol=1e-18)
+
+
+def test_plot_refuses_a_huge_natural_length_without_steps(tmp_path):
+    done = run(tmp_path, "plot", "linear(start=1, end=0, steps=1e12)")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "lrcore: error: the SPEC states 1,000,000,000,000 steps, more than plot draws by default "
+        "(1,000,000,000); give --steps N\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- numbers for people -------------------------------------------------------------
+
+
+def test_summary_prints_at_most_10_significant_digits(tmp_path):
+    linear, constant, cosine = "linear(start=0.1, end=0, steps=30)", "constant(value=0.1)", "cosine(init=0.1, steps=30)"
+    done = run(tmp_path, "plot", linear, "--compare", constant, cosine, "--steps", "30")
+    assert done.returncode == 0, done.stderr
+    blocks, _ = summaries(done.stdout)
+    # float64 gives min 0.0033333333333333335, sum 3.000000000000001 and 1.5499999999999998 here.
+    assert lr.summary(lr.parse(linear), 30)["min"] == 0.0033333333333333335
+    assert blocks[0][2]["min"] == "0.003333333333"
+    assert blocks[0][2]["sum"] == "1.55"
+    assert lr.summary(lr.parse(constant), 30)["sum"] == 3.000000000000001
+    assert (blocks[1][2]["sum"], blocks[1][2]["mean"], blocks[1][2]["max"]) == ("3", "0.1", "0.1")
+    assert lr.summary(lr.parse(cosine), 30)["sum"] == 1.5499999999999998
+    assert blocks[2][2]["sum"] == "1.55"
+    assert blocks[2][2]["argmax"] == "0"
+    for _, _, stats in blocks:
+        for key, text in stats.items():
+            digits = text.split("e")[0].replace(".", "").replace("-", "").lstrip("0")
+            assert len(digits) <= 10, (key, text)
+
+
+# -- work proportional to the output ----------------------------------------------
+
+COUNTING = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import lrcore as lr
+    from lrcore.__main__ import main
+
+    evaluated = 0
+    array, call = lr.Schedule.array, lr.Schedule.__call__
+
+    def counted_array(self, n, **kw):
+        global evaluated
+        evaluated += n
+        return array(self, n, **kw)
+
+    def counted_call(self, t):
+        global evaluated
+        evaluated += np.size(t)
+        return call(self, t)
+
+    lr.Schedule.array, lr.Schedule.__call__ = counted_array, counted_call
+    status = main(json.loads(sys.argv[1]))
+    print(json.dumps({"status": status, "evaluated": evaluated}), file=sys.stderr)
+    """
+)
+
+
+def count_evaluations(tmp_path: Path, *argv: str) -> tuple[str, int]:
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTING, json.dumps(argv)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    report = json.loads(done.stderr.splitlines()[-1])
+    assert report["status"] == 0, done.stderr
+    return done.stdout, report["evaluated"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "json"])
+def test_table_evaluates_only_the_rows_shown(tmp_path, fmt):
+    spec = "cosine(init=0.1, steps=1e11)"
+    out, evaluated = count_evaluations(tmp_path, "table", spec, "--steps", "10**11", "--every", "1e10", "--format", fmt)
+    assert evaluated == 10 + 1  # t = 0, 1e10, ..., 9e10 and the last step
+    s = lr.parse(spec)
+    ts = [*range(0, 10**11, 10**10), 10**11 - 1]
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["t"] == ts and data["steps"] == 10**11
+        assert data["lr"] == [s(t) for t in ts]  # full precision
+    elif fmt == "csv":
+        assert out.splitlines()[1:] == [f"{t},{s(t)!r}" for t in ts]
+    else:
+        assert [line.split() for line in out.splitlines()[1:]] == [[str(t), format(s(t), ".10g")] for t in ts]
+
+
+def test_table_with_a_huge_step_count_returns_at_once(tmp_path):
+    # 2**53 steps would take years at any speed; 100 rows of them take no time.
+    spec = f"linear(start=1, end=0, steps={2**53})"
+    done = run(tmp_path, "table", spec, "--steps", "2**53", "--every", "2**46")
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()[1:]
+    assert len(rows) == 129
+    assert rows[-1].split() == [str(2**53 - 1), format(lr.linear(start=1, end=0, steps=2**53)(2**53 - 1), ".10g")]
+
+
+def test_plot_evaluates_each_step_once_for_curve_and_summary(tmp_path):
+    steps = 3 * 2**20 + 5
+    out, evaluated = count_evaluations(
+        tmp_path, "plot", "cosine(init=1, steps=1e6)", "--compare", "step(init=1, step_size=1e5)", "--steps", str(steps)
+    )
+    assert evaluated == 2 * steps
+    blocks, _ = summaries(out)
+    assert [b[2] for b in blocks] == [printed(lr.parse(spec), steps) for spec in ("cosine(init=1, steps=1e6)",
+                                                                                 "step(init=1, step_size=1e5)")]
+
+
+def test_plot_of_many_steps_stays_in_bounded_memory(tmp_path):
+    # Drawing every step costs about 77 bytes per step (1.5 GB here); chunks and columns stay small.
+    steps = 2 * 10**7
+    script = textwrap.dedent(
+        f"""
+        import resource
+        from lrcore.__main__ import main
+        assert main(["plot", "warmup(cosine(init=0.1, steps=1.8e7), steps=2e6)", "--steps", "{steps}"]) == 0
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    peak_mib = int(done.stdout.splitlines()[-1]) / 1024
+    assert peak_mib < 500
+    assert_png(tmp_path / "lr.png")
+
+
+# -- the legend ---------------------------------------------------------------------
+
+LEGEND_BOXES = textwrap.dedent(
+    """
+    import json, sys
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from lrcore.__main__ import main
+
+    boxes = {}
+    save = Figure.savefig
+
+    def measured_savefig(fig, *args, **kwargs):
+        save(fig, *args, **kwargs)
+        FigureCanvasAgg(fig).draw()  # the layout as saved, measured by matplotlib itself
+        (ax,) = fig.axes
+        legend = fig.legends[0] if fig.legends else ax.get_legend()
+        extent = lambda artist: list(artist.get_window_extent().bounds)
+        ticks = [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_visible() and t.get_text()]
+        boxes.update(
+            figure=extent(fig),
+            legend=extent(legend),
+            axes=extent(ax),
+            labels=[extent(ax.xaxis.label), extent(ax.yaxis.label), extent(ax.title)],
+            ticks=[extent(t) for t in ticks],
+            texts=[t.get_text() for t in legend.get_texts()],
+        )
+
+    Figure.savefig = measured_savefig
+    status = main(json.loads(sys.argv[1]))
+    print(json.dumps(boxes))
+    sys.exit(status)
+    """
+)
+
+LONG_SPECS = [
+    "from_hf('cosine_with_restarts', 3e-4, num_warmup_steps=100, num_training_steps=5000, num_cycles=3)",
+    "from_torch('OneCycleLR', 0.1, max_lr=3e-4, total_steps=5000, pct_start=0.25, anneal_strategy='linear', "
+    "div_factor=10.0, final_div_factor=100.0, three_phase=True)",
+    "warmup(cosine(init=3e-4, steps=4900, final=1e-6), steps=100, shape='cosine') * step(init=1.0, step_size=1000)",
+]
+
+
+def overlaps(a: list[float], b: list[float]) -> bool:
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+def inside(a: list[float], b: list[float]) -> bool:
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a, b
+    return bx <= ax and by <= ay and ax + aw <= bx + bw and ay + ah <= by + bh
+
+
+def legend_boxes(tmp_path: Path, *argv: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", LEGEND_BOXES, json.dumps(argv)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def assert_legend_clear(boxes: dict) -> None:
+    assert inside(boxes["legend"], boxes["figure"])
+    for box in boxes["labels"] + boxes["ticks"]:
+        assert not overlaps(boxes["legend"], box), box
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_compare_legend_shows_the_specs_as_typed_below_the_axes(tmp_path, log):
+    argv = ["plot", LONG_SPECS[0], "--compare", *LONG_SPECS[1:], *(["--log"] if log else [])]
+    boxes = legend_boxes(tmp_path, *argv)
+    # The text typed, wrapped (not the expanded repr), each label at most 3 lines of 70 characters.
+    assert [" ".join(t.split("\n")) for t in boxes["texts"]] == LONG_SPECS
+    assert all(len(line) <= 70 for t in boxes["texts"] for line in t.split("\n"))
+    assert_legend_clear(boxes)
+    assert boxes["legend"][1] + boxes["legend"][3] <= boxes["axes"][1]  # below the axes
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "lr.png").shape[:2] == (round(boxes["figure"][3]), 800)
+
+
+def test_short_legend_stays_inside_the_axes(tmp_path):
+    specs = ["cosine(init=0.1, steps=900)", "linear(start=0.1, end=0, steps=900)"]
+    boxes = legend_boxes(tmp_path, "plot", specs[0], "--compare", specs[1])
+    assert boxes["texts"] == specs
+    assert inside(boxes["legend"], boxes["axes"])
+    assert_legend_clear(boxes)
+
+
+def test_a_legend_taller_than_the_figure_allows_makes_the_figure_taller(tmp_path):
+    specs = [f"{spec} * {k}" for k in (1, 2, 3) for spec in LONG_SPECS]
+    boxes = legend_boxes(tmp_path, "plot", specs[0], "--compare", *specs[1:], "-o", "tall.png")
+    assert len(boxes["texts"]) == 9
+    assert_legend_clear(boxes)
+    width, height = boxes["figure"][2:]
+    assert (width, height) == (800, pytest.approx(height)) and height > 450
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "tall.png").shape[:2] == (round(height), 800)
+
+
+# -- never a traceback ------------------------------------------------------------
+
+
+def nested_json(depth: int) -> str:
+    data: dict = {"kind": "constant", "value": 1}
+    for _ in range(depth):
+        data = {"kind": "scale", "schedule": data, "factor": 1}
+    return json.dumps(data)
+
+
+HOSTILE = [
+    ("deep.json", "deep.json"),
+    (" + ".join(["constant(value=1)"] * 300), "constant(value=1) + constant(value=1)"),
+    ("constant(value=" + "-" * 10000 + "1)", "constant(value=---"),
+    ("constant(value=1)" + " * 0.5" * 3000, "constant(value=1)"),
+    ("(" * 100000, "'((((("),
+    ("[" * 100000, "'[[[[["),
+    ("constant(value=1e400)", "value"),
+    ("constant(value=10**400)", "10**400"),
+]
+
+
+@pytest.mark.parametrize("command", ["plot", "table"])
+@pytest.mark.parametrize(("spec", "named"), HOSTILE, ids=[h[1][:20] for h in HOSTILE])
+def test_hostile_spec_is_one_error_line_naming_it(tmp_path, command, spec, named):
+    (tmp_path / "deep.json").write_text(nested_json(400))
+    done = run(tmp_path, command, spec, "--steps", "10")
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("lrcore: error: ") and done.stderr.count("\n") == 1, done.stderr[:500]
+    assert named in done.stderr
+    assert "--steps" not in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.json"]
+
+
+FAILING = textwrap.dedent(
+    """
+    import json, sys
+    import lrcore as lr
+    from lrcore.__main__ import main
+
+    error = {"MemoryError": MemoryError, "RecursionError": RecursionError, "OverflowError": OverflowError}[sys.argv[1]]
+
+    def fail(*args, **kwargs):
+        raise error("raised on purpose")
+
+    where = sys.argv[2]
+    setattr(lr.Schedule, where, property(fail) if where == "horizon" else fail)
+    sys.exit(main(json.loads(sys.argv[3])))
+    """
+)
+
+
+@pytest.mark.parametrize("error", ["MemoryError", "RecursionError", "OverflowError"])
+@pytest.mark.parametrize(
+    ("where", "argv"),
+    [
+        ("array", ["plot", "cosine(init=0.1, steps=10)", "--compare", "linear(start=1, end=0, steps=5)"]),
+        ("__call__", ["table", "cosine(init=0.1, steps=10)", "--format", "csv"]),
+        ("__repr__", ["plot", "linear(start=1, end=0, steps=5)", "--steps", "50"]),
+        ("to_dict", ["table", "linear(start=1, end=0, steps=5)", "--format", "json"]),
+        ("horizon", ["plot", "linear(start=1, end=0, steps=5)"]),
+    ],
+)
+def test_memory_recursion_and_overflow_errors_anywhere_are_one_line(tmp_path, error, where, argv):
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING, error, where, json.dumps(argv)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("lrcore: error: SPEC '"), done.stderr
+    assert "--steps" not in done.stderr and "Traceback" not in done.stderr
+    assert argv[1][:20] in done.stderr  # names the SPEC that failed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupt_is_one_line_and_status_130(tmp_path):
+    script = FAILING.replace('error = {"MemoryError"', 'error = {"KeyboardInterrupt": KeyboardInterrupt, "MemoryError"')
+    done = subprocess.run(
+        [sys.executable, "-c", script, "KeyboardInterrupt", "array", json.dumps(["plot"])],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "lrcore: interrupted\n")
