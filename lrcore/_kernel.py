@@ -98,21 +98,30 @@ def _count_le(prog, start, m, t):
     return lo
 
 
-# Polynomial kernels of fdlibm's __kernel_sin / __kernel_cos, accurate to about
-# one ulp on [0, pi/4].  Written as plain arithmetic (no libm call) so that LLVM
-# vectorises the array loops, and the same operations run in the scalar path.
+def _cos_rise(p):
+    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2 (no cancellation).
 
+    Falling cosines call it with the fraction *remaining*, r = 1 - progress
+    (computed as (end - t) / length, exact for whole steps), because
+    (1 + cos(pi (1 - r))) / 2 = (1 - cos(pi r)) / 2: the value keeps full
+    relative precision at both ends of the curve.
 
-def _sin_kernel(x):
-    z = x * x
-    r = 8.33333333332248946124e-03 + z * (
-        -1.98412698298579493134e-04
-        + z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))
-    )
-    return x + z * x * (-1.66666666666666324348e-01 + z * r)
-
-
-def _cos_kernel(x):
+    sin and cos on [0, pi/4] are the polynomial kernels of fdlibm's __kernel_sin and
+    __kernel_cos (about one ulp), written out as plain arithmetic rather than libm
+    calls so that LLVM vectorises the array loops; the scalar path runs the same
+    operations.  Inline here, as the scalar path pays for every Python call.
+    """
+    v = 0.5 * p
+    if v <= 0.25:
+        x = math.pi * v
+        z = x * x
+        r = 8.33333333332248946124e-03 + z * (
+            -1.98412698298579493134e-04
+            + z * (2.75573137070700676789e-06 + z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10))
+        )
+        s = x + z * x * (-1.66666666666666324348e-01 + z * r)
+        return s * s
+    x = math.pi * (0.5 - v)  # 0.5 - v is exact here
     z = x * x
     r = z * (
         4.16666666666666019037e-02
@@ -126,23 +135,8 @@ def _cos_kernel(x):
             )
         )
     )
-    return 1.0 - (0.5 * z - z * r)
-
-
-def _cos_rise(p):
-    """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2 (no cancellation).
-
-    Falling cosines call it with the fraction *remaining*, r = 1 - progress
-    (computed as (end - t) / length, exact for whole steps), because
-    (1 + cos(pi (1 - r))) / 2 = (1 - cos(pi r)) / 2: the value keeps full
-    relative precision at both ends of the curve.
-    """
-    v = 0.5 * p
-    if v <= 0.25:
-        r = _sin_kernel(math.pi * v)
-    else:
-        r = _cos_kernel(math.pi * (0.5 - v))  # 0.5 - v is exact here
-    return r * r
+    c = 1.0 - (0.5 * z - z * r)
+    return c * c
 
 
 def _rest_power(p, rest, k):
@@ -827,7 +821,7 @@ def fill_parallel(prog, t0, out, n_blocks):
 
 # The functions ``_jit`` compiles, callees first.
 COMPILED = (
-    "_floor", "_count_le", "_sin_kernel", "_cos_kernel", "_cos_rise", "_rest_power", "_ease", "_fall",
+    "_floor", "_count_le", "_cos_rise", "_rest_power", "_ease", "_fall",
     "_anneal", "_scaled_power", "_floor_div", "_cycle_start", "_restart_cycle", "_linear", "_cosine_plain",
     "constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
     "cosine_restarts", "one_cycle", "cyclic", "piecewise_constant", "interpolate", "inverse_sqrt", "wsd",
