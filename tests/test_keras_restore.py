@@ -390,3 +390,14 @@ def test_a_backup_written_before_the_plateau_saw_the_epoch_warns_on_resume(tmp_p
     with pytest.warns(UserWarning, match=r"resumes at epoch 6 but the plateau state is from epoch 4: the metric of "
                                          r"epoch 5 was never seen \(list PlateauCallback before BackupAndRestore"):
         _fit(_model(Schedule(S)), callbacks())
+
+
+def test_the_readme_keras_example_runs_as_written(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n### Keras\n", 1)[1].split("\n### ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (tmp_path / "model.keras").exists() and not (tmp_path / "backup").exists()  # fit ended: backup removed
