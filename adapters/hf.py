@@ -39,7 +39,7 @@ class PlateauCallback(transformers.TrainerCallback):
     holds the plateau state including that evaluation.
 
     As with Trainer's own ``ReduceLROnPlateau``, only the evaluations made while training
-    are fed (not a later ``trainer.evaluate(test_set)``).  An evaluation during training
+    are fed (not ``eval_on_start``'s, not a later ``trainer.evaluate(test_set)``).  An evaluation during training
     that lacks `metric` warns and names the keys it has (with several eval datasets, those
     of the other datasets lack it: name the one to follow, e.g. ``"eval_valid_loss"``).
     """
@@ -68,7 +68,7 @@ class PlateauCallback(transformers.TrainerCallback):
 
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, Any] | None = None,
                     **kwargs: Any) -> None:
-        if not self._training:
+        if not self._training or state.global_step == 0:  # eval_on_start: Trainer's own plateau skips it too
             return
         metrics = metrics or {}
         if self.metric not in metrics:

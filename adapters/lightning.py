@@ -34,11 +34,13 @@ class PlateauCallback(Callback):
     lrcore ``Scheduler`` built with ``plateau=`` in ``trainer.lr_scheduler_configs``.
 
     The new scale applies from the next optimizer step on, and the checkpoint that
-    ``ModelCheckpoint`` saves after the same validation holds it.  The sanity check's
-    validation is not fed.  At fit start it raises a ``ValueError`` when no lrcore
-    scheduler has a plateau, when a config sets ``"reduce_on_plateau": True`` (Lightning
-    would feed that plateau too) or names another ``"monitor"``; after a validation run
-    that did not log `monitor`, it raises one naming the metrics that were logged.
+    ``ModelCheckpoint`` saves after the same validation holds it.  Only validations
+    during ``fit`` are fed (not the sanity check, not ``trainer.validate()``).
+
+    At fit start it raises a ``ValueError`` when no lrcore scheduler has a plateau, when
+    a config sets ``"reduce_on_plateau": True`` (Lightning would feed that plateau too)
+    or names another ``"monitor"``; after a validation run that did not log `monitor`,
+    it raises one naming the metrics that were logged.
     """
 
     def __init__(self, monitor: str = "val_loss") -> None:
@@ -71,7 +73,7 @@ class PlateauCallback(Callback):
         self.schedulers(trainer)
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
-        if trainer.sanity_checking:
+        if trainer.sanity_checking or trainer.state.fn != "fit":  # not trainer.validate(), not the sanity check
             return
         metrics = trainer.callback_metrics
         if self.monitor not in metrics:

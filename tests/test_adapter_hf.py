@@ -66,7 +66,7 @@ def _trainer(out, callback=True, metric="eval_loss", resume=None, steps=STEPS):
     args = transformers.TrainingArguments(
         output_dir=str(out), use_cpu=True, report_to=[], disable_tqdm=True, seed=0, max_steps=steps,
         per_device_train_batch_size=4, eval_strategy="steps", eval_steps=EVERY, save_strategy="steps",
-        save_steps=SAVE, logging_steps=1, dataloader_num_workers=0,
+        save_steps=SAVE, logging_steps=1, dataloader_num_workers=0, eval_on_start=resume is None,
     )
     trainer = transformers.Trainer(model=model, args=args, train_dataset=train, eval_dataset=flat,
                                    optimizers=(opt, sched), callbacks=callbacks)
@@ -86,7 +86,8 @@ def _torch_plateau(losses):
 
 
 def _eval_losses(trainer) -> dict[int, float]:
-    return {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row}
+    """The eval losses by the number of updates before them; eval_on_start's (step 0) is not fed."""
+    return {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row and row["step"]}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,7 @@ def full(tmp_path_factory):
 
 def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(full):
     trainer, sched, record = full
+    assert [row["step"] for row in trainer.state.log_history if "eval_loss" in row][0] == 0  # eval_on_start ran
     evals = _eval_losses(trainer)
     assert sorted(evals) == list(range(EVERY, STEPS + 1, EVERY)) and set(evals.values()) == {1.0}
     ref, scales = _torch_plateau(evals.values())

@@ -117,12 +117,12 @@ def full(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(request.param)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=UNFED)
-        _, record = _fit(module, root, [PlateauCallback("val_loss")])
-    return request.param, module, record, root
+        trainer, record = _fit(module, root, [PlateauCallback("val_loss")])
+    return request.param, module, record, root, trainer
 
 
 def test_lrs_are_s_times_the_scale_and_the_scale_drops_on_a_flat_val_loss(full):
-    interval, module, record, _ = full
+    interval, module, record, _, _ = full
     steps = BATCHES * EPOCHS
     assert sorted(record.val_losses) == list(range(VAL_EVERY, steps + 1, VAL_EVERY))  # sanity check not fed
     assert set(record.val_losses.values()) == {1.0}
@@ -141,7 +141,7 @@ def test_lrs_are_s_times_the_scale_and_the_scale_drops_on_a_flat_val_loss(full):
 
 
 def test_ckpt_path_resume_continues_exactly(full, tmp_path):
-    interval, module, record, root = full
+    interval, module, record, root, _ = full
     checkpoint = root / f"step={RESUME_STEP}.ckpt"
     saved = torch.load(checkpoint, weights_only=False)["lr_schedulers"][0]
     ref, _ = _torch_plateau(v for k, v in record.val_losses.items() if k <= RESUME_STEP)
@@ -156,6 +156,13 @@ def test_ckpt_path_resume_continues_exactly(full, tmp_path):
     assert resumed.sched.plateau_state == module.sched.plateau_state
     assert resumed.sched.last_epoch == module.sched.last_epoch
     assert torch.equal(resumed.linear.weight, module.linear.weight)
+
+
+def test_only_validations_during_fit_are_fed(full):
+    _, module, _, _, trainer = full
+    before = module.sched.plateau_state
+    trainer.validate(module, verbose=False)
+    assert module.sched.plateau_state == before
 
 
 def test_without_the_callback_lightning_never_feeds_the_plateau_and_the_scheduler_warns(tmp_path):
