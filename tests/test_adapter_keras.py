@@ -182,6 +182,12 @@ def test_callback_on_an_optimizer_already_driven_by_a_schedule_says_to_use_one(s
     assert int(model.optimizer.iterations) == 0  # refused before any update
 
 
+def test_plateau_callback_refuses_a_schedule_scaled_above_one():
+    model = _model(keras.optimizers.SGD(learning_rate=Schedule(WARMUP_COSINE, scale=2.0)))
+    with pytest.raises(ValueError, match=r"keras.PlateauCallback: `scale` must be <= 1 under a plateau"):
+        model.fit(X, Y, batch_size=SAMPLES, epochs=1, verbose=0, callbacks=[PlateauCallback()])
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="keras.Schedule: `s` must be an lrcore Schedule"):
         Schedule(0.1)
@@ -189,6 +195,10 @@ def test_bad_arguments_are_named():
         Schedule(lr.step(init=0.1, step_size=10))
     with pytest.raises(ValueError, match="keras.Schedule: `scale` must be >= 0"):
         Schedule(WARMUP_COSINE, scale=-1.0)
+    with pytest.raises(ValueError, match=r"keras.Schedule: `s` must have values that are finite in float32; got s="):
+        Schedule(lr.constant(value=1e300))
+    with pytest.raises(ValueError, match=r"keras.Schedule: `scale` must keep the learning rate finite in float32"):
+        Schedule(lr.constant(value=1e30), scale=1e10)
     with pytest.raises(ValueError, match="keras.Callback: `per` must be one of 'epoch', 'batch'"):
         Callback(WARMUP_COSINE, per="step")
     with pytest.raises(TypeError, match="keras.PlateauCallback: `plateau` must be an lrcore Plateau"):

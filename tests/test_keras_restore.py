@@ -303,6 +303,9 @@ def test_every_mutated_checkpoint_state_loads_exactly_or_names_the_field():
     cases = [(key, {**store, key: bad}) for key in store for bad in bad_arrays]
     cases += [("fields", {k: v for k, v in store.items() if k != key}) for key in store if key != "scale"]
     cases += [("fields", {**store, "epoch": np.array([1])})]
+    unchanged = Schedule.from_config(config)
+    PlateauSaver(unchanged).load_own_variables({})  # a checkpoint from a run without PlateauCallback
+    assert unchanged.get_config() == config
     refused = 0
     for field, mutated in cases:
         target = Schedule.from_config(config)
