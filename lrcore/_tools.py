@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import textwrap
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -323,9 +324,18 @@ def _place_legend(ax: Any, own_figure: bool) -> Any:
 
     below = frame.y0 - ax.xaxis.get_tightbbox().y0 + 4.0  # pixels under the axes taken by x ticks and label
     offset = ScaledTranslation(0, -below / fig.dpi, fig.dpi_scale_trans)
-    return ax.legend(
+    legend = ax.legend(
         loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=ax.transAxes + offset, fontsize="small"
     )
+    fig.draw_without_rendering()
+    box = legend.get_window_extent()
+    if box.y0 < fig.bbox.y0 or box.x0 < fig.bbox.x0 or box.x1 > fig.bbox.x1:
+        warnings.warn(
+            "plot: the legend of these long labels sits below the axes and does not fit in the figure; "
+            "make the figure with layout='constrained' (it makes room) or use shorter labels",
+            stacklevel=3,
+        )
+    return legend
 
 
 def _draw(

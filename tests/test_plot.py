@@ -164,3 +164,239 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path):
     )
     assert done.stdout.strip() == "lrcore.plot needs matplotlib: pip install 'lrcore[plot]'"
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the natural length ---------------------------------------------------------------
+
+from lrcore._tools import _scan, natural_length, stated_length  # noqa: E402
+
+PERIODIC_COSINE = lr.cosine(init=0.1, steps=300, periodic=True)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "length"),
+    [
+        (lr.linear(start=1, end=0, steps=10.5), 11),  # finite horizons, rounded up
+        (lr.one_cycle(peak=0.1, steps=400), 400),
+        (lr.multistep(init=0.1, milestones=[30, 80]), 80),
+        (lr.piecewise_constant(boundaries=[10, 20], values=[3, 2, 1]), 20),
+        (lr.interpolate(points=[[0, 1], [70, 0.5]]), 70),
+        (lr.wsd(peak=1, steps=500, warmup=50, decay=100), 500),
+        (PERIODIC_COSINE, 300),  # one period
+        (lr.polynomial(init=1, end=0, steps=90, cycle=True), 90),
+        (lr.cosine_restarts(init=0.1, period=70, period_mult=2), 70),
+        (lr.cyclic(base=0.01, peak=0.1, step_up=200), 400),
+        (lr.cyclic(base=0.01, peak=0.1, step_up=200, step_down=50), 250),
+        (lr.join([lr.linear(start=0, end=0.1, steps=100), PERIODIC_COSINE], boundaries=[100]), 400),
+        (lr.warmup(PERIODIC_COSINE, steps=25), 325),
+        (lr.shift(PERIODIC_COSINE, 250), 50),
+        (lr.shift(PERIODIC_COSINE, 300), 1000),  # shifted past everything it stated
+        (PERIODIC_COSINE * 0.5, 300),
+        (lr.clip(PERIODIC_COSINE, lo=0.01), 300),
+        (PERIODIC_COSINE * lr.cyclic(base=0, peak=1, step_up=350), 700),
+        (PERIODIC_COSINE + lr.step(init=0.1, step_size=10), 300),
+        (lr.warmup(lr.step(init=0.1, step_size=30), steps=50), 1050),  # a stated offset, then nothing
+        (lr.join([PERIODIC_COSINE, lr.exponential(init=0.1, gamma=0.9)], boundaries=[120]), 1120),
+        (lr.inverse_sqrt(peak=1, warmup=200), 1200),
+        (lr.inverse_sqrt(peak=1, warmup=0), 1000),
+        (lr.step(init=0.1, step_size=30), 1000),  # nothing stated
+        (lr.exponential(init=0.1, gamma=0.99), 1000),
+        (lr.inverse_time(init=0.1, rate=0.5), 1000),
+        (lr.constant(value=0.1), 1000),
+        (lr.custom(lambda t: 0.1), 1000),
+        (lr.from_hf("cosine", 3e-4, num_warmup_steps=100, num_training_steps=5000), 5000),
+        (lr.from_torch("CosineAnnealingLR", 0.1, T_max=300), 300),
+    ],
+    ids=repr,
+)
+def test_natural_length_of_every_kind(schedule, length):
+    assert natural_length(schedule) == length
+
+
+def test_natural_length_of_several_is_the_longest_stated():
+    stated = [lr.step(init=0.1, step_size=10), PERIODIC_COSINE, lr.one_cycle(peak=1, steps=120)]
+    assert stated_length(stated[0]) is None
+    assert natural_length(stated) == 300
+    assert natural_length({"a": stated[0], "b": stated[2]}) == 120
+    assert natural_length([lr.constant(value=1)]) == 1000
+    assert natural_length(lr.linear(start=1, end=0, steps=0.25)) == 1  # at least one step
+
+
+# -- streaming: summaries and the points plotted ------------------------------------
+
+
+def reference_summary(values: np.ndarray) -> dict:
+    return {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "final": float(values[-1]),
+        "argmax": int(values.argmax()),
+        "mean": float(values.mean()),
+        "sum": float(values.sum()),
+        "sum_sq": float(np.dot(values, values)),
+    }
+
+
+def assert_summary(got: dict, ref: dict) -> None:
+    exact = ("min", "max", "final", "argmax")
+    assert {k: got[k] for k in exact} == {k: ref[k] for k in exact}
+    for key in ("mean", "sum", "sum_sq"):
+        assert got[key] == pytest.approx(ref[key], rel=1e-13)
+
+
+JUMPY = lr.step(init=1, step_size=997, gamma=0.5) + lr.cyclic(base=0, peak=0.1, step_up=311, step_down=0)
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 1 << 12, 1 << 6])  # columns inside chunks, and chunks inside columns
+@pytest.mark.parametrize("steps", [8192, 8193, 100_003, 1_000_000])
+def test_plotted_points_keep_every_columns_extremes_and_ends(monkeypatch, chunk, steps):
+    from lrcore import _tools
+
+    monkeypatch.setattr(_tools, "_CHUNK", chunk)
+    stats, t, y = _scan(JUMPY, steps, columns=2048)
+    values = JUMPY.array(steps)
+    np.testing.assert_array_equal(y, values[t])  # every point drawn is the schedule's value
+    assert t[0] == 0 and t[-1] == steps - 1 and (np.diff(t) > 0).all()
+    if steps <= 4 * 2048:
+        np.testing.assert_array_equal(t, np.arange(steps))  # small: every step
+        return
+    assert len(t) <= 4 * 2048
+    # A picture drawn from the points covers, in every column, the range of all its steps:
+    # each column's minimum and maximum (so every jump) is among the points.
+    width = 1 << ((steps - 1) // 2048).bit_length()
+    edges = np.arange(0, steps, width)
+    col = t // width
+    for name, reduce in (("min", np.minimum), ("max", np.maximum)):
+        full = reduce.reduceat(values, edges)
+        kept = np.full(len(edges), np.inf if name == "min" else -np.inf)
+        reduce.at(kept, col, y)
+        np.testing.assert_array_equal(kept, full)
+    ref = reference_summary(values)
+    assert_summary(stats, ref)
+
+
+def test_summary_streams_in_chunks_of_bounded_memory():
+    import tracemalloc
+
+    s = lr.warmup(lr.cosine(init=0.1, steps=3_000_000), steps=1_000_000)
+    steps = 4 * 2**20 + 17
+    lr.summary(s, 2**20)  # compiled, caches filled
+    tracemalloc.start()
+    got = lr.summary(s, steps)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 * 8 * 2**20  # a chunk or two of float64, not 8 bytes per step
+    ref = reference_summary(s.array(steps))
+    assert_summary(got, ref)
+    small, ref = lr.summary(s, 1000), reference_summary(s.array(1000))
+    assert small["sum_sq"] == pytest.approx(ref.pop("sum_sq"), rel=1e-15)
+    assert {k: small[k] for k in ref} == ref  # one chunk: the same floats
+
+
+def test_plot_of_many_steps_draws_few_points_of_the_exact_curve():
+    ax = Figure().add_subplot()
+    lr.plot(JUMPY, 3_000_000, ax=ax)
+    (line,) = ax.get_lines()
+    t, y = line.get_xdata(), line.get_ydata()
+    assert len(t) <= 4 * 2048 and t[-1] == 2_999_999
+    np.testing.assert_array_equal(y, JUMPY(t))
+
+
+# -- the legend -------------------------------------------------------------------
+
+
+def clear_of_axis_text(fig, ax, legend):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+    texts = [ax.xaxis.label, ax.yaxis.label, ax.title]
+    texts += [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_visible() and t.get_text()]
+    for text in texts:
+        assert not box.overlaps(text.get_window_extent()), text
+    return box
+
+
+LONG_KEYS = {
+    "warmup over the first thousand steps, then a cosine decay to a tenth of the peak over nine thousand steps":
+    WARMUP_COSINE,
+    "a step decay halving the rate every thirty steps, for comparison with the smooth schedule drawn above": STEP,
+}
+
+
+def test_long_dict_keys_are_wrapped_into_a_legend_below_the_axes(tmp_path):
+    ax = lr.plot(LONG_KEYS, 100, path=tmp_path / "lr.png")
+    fig = ax.figure
+    (legend,) = fig.legends
+    assert [t.get_text().replace("\n", " ") for t in legend.get_texts()] == list(LONG_KEYS)
+    box = clear_of_axis_text(fig, ax, legend)
+    assert box.y1 <= ax.bbox.y0
+
+
+def test_long_dict_keys_in_the_callers_axes_go_under_its_x_label():
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax = fig.add_subplot()
+    lr.plot(LONG_KEYS, 100, ax=ax)
+    legend = ax.get_legend()
+    box = clear_of_axis_text(fig, ax, legend)
+    assert box.y1 <= ax.xaxis.label.get_window_extent().y0
+
+
+def test_a_legend_that_cannot_fit_in_the_callers_figure_is_reported():
+    ax = Figure(figsize=(8, 4.5)).add_subplot()  # no layout engine: nothing makes room below
+    with pytest.warns(UserWarning, match="plot: the legend of these long labels sits below the axes"):
+        lr.plot(LONG_KEYS, 100, ax=ax)
+
+
+def test_short_keys_keep_the_legend_inside_the_axes(tmp_path):
+    ax = lr.plot({"a": WARMUP_COSINE, "b": STEP}, 100, path=tmp_path / "lr.png")
+    box = clear_of_axis_text(ax.figure, ax, ax.get_legend())
+    assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1
+
+
+def test_plot_without_steps_uses_the_natural_length():
+    ax = lr.plot(lr.from_hf("cosine", 3e-4, num_warmup_steps=100, num_training_steps=5000), ax=Figure().add_subplot())
+    assert ax.get_lines()[0].get_xdata()[-1] == 4999
+
+
+# -- Jupyter --------------------------------------------------------------------------
+
+
+def test_schedule_shows_its_plot_in_a_notebook(monkeypatch):
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import DisplayFormatter
+
+    from lrcore import _tools
+
+    seen = []
+    scan = _tools._scan
+    monkeypatch.setattr(_tools, "_scan", lambda s, steps, **kw: seen.append(steps) or scan(s, steps, **kw))
+    before = plt.get_fignums()
+    s = lr.from_hf("cosine", 3e-4, num_warmup_steps=100, num_training_steps=5000)
+    data, _ = DisplayFormatter().format(s)  # what IPython does with the value of a cell
+    assert data["text/plain"] == repr(s)
+    png = data["image/png"]
+    assert png[:8] == PNG_MAGIC
+    assert seen == [5000]  # the natural length
+    assert plt.get_fignums() == before
+    import io
+
+    assert matplotlib.image.imread(io.BytesIO(png)).shape[:2] == (350, 700)
+
+
+def test_notebook_plot_leaves_pyplot_alone_and_is_absent_without_matplotlib(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        import lrcore as lr
+        png = lr.cosine(init=0.1, steps=100)._repr_png_()
+        print(png[:4] == b"\\x89PNG", "matplotlib.pyplot" in sys.modules)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["True", "False"]
+    blocked = 'import sys; sys.modules["matplotlib"] = None\n' + script.replace("png[:4] == b", "png is None, b")
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split()[0] == "True"
