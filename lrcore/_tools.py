@@ -294,7 +294,8 @@ def _place_legend(ax: Any, own_figure: bool) -> Any:
     fits there with room to spare (a quarter of the axes at most). Otherwise the legend goes below the axes and their
     x decorations: for a figure of our own as a figure legend that the constrained
     layout makes room for (the figure grows taller when the legend needs it); in the
-    caller's axes, anchored under the x tick labels and x label.
+    caller's axes, anchored under the x tick labels and x label where the figure has
+    room for it, else inside the axes; a warning when it fits neither.
     """
     fig = ax.figure
     legend = ax.legend(loc="best", fontsize="small")
@@ -303,10 +304,7 @@ def _place_legend(ax: Any, own_figure: bool) -> Any:
     pad = 2.0
     inside = (
         all("\n" not in text.get_text() for text in legend.get_texts())
-        and box.x0 >= frame.x0 + pad
-        and box.x1 <= frame.x1 - pad
-        and box.y0 >= frame.y0 + pad
-        and box.y1 <= frame.y1 - pad
+        and _within(box, frame, pad)
         and box.width * box.height <= 0.25 * frame.width * frame.height
     )
     if inside:
@@ -328,14 +326,26 @@ def _place_legend(ax: Any, own_figure: bool) -> Any:
         loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=ax.transAxes + offset, fontsize="small"
     )
     fig.draw_without_rendering()
-    box = legend.get_window_extent()
-    if box.y0 < fig.bbox.y0 or box.x0 < fig.bbox.x0 or box.x1 > fig.bbox.x1:
+    if _within(legend.get_window_extent(), fig.bbox, 0.0):
+        return legend
+    # No room below in the caller's figure: inside the axes still covers no axis text.
+    legend.remove()
+    legend = ax.legend(loc="best", fontsize="small")
+    fig.draw_without_rendering()
+    if not _within(legend.get_window_extent(), frame, 0.0):
         warnings.warn(
-            "plot: the legend of these long labels sits below the axes and does not fit in the figure; "
-            "make the figure with layout='constrained' (it makes room) or use shorter labels",
-            stacklevel=3,
+            "plot: the legend of these long labels fits neither below the axes nor inside them; "
+            "make the figure with layout='constrained' (it makes room below) or use shorter labels",
+            stacklevel=4,
         )
     return legend
+
+
+def _within(box: Any, frame: Any, pad: float) -> bool:
+    """Whether `box` lies inside `frame`, at least `pad` pixels from its edges."""
+    return (
+        box.x0 >= frame.x0 + pad and box.x1 <= frame.x1 - pad and box.y0 >= frame.y0 + pad and box.y1 <= frame.y1 - pad
+    )
 
 
 def _draw(

@@ -343,9 +343,17 @@ def test_long_dict_keys_in_the_callers_axes_go_under_its_x_label():
     assert box.y1 <= ax.xaxis.label.get_window_extent().y0
 
 
-def test_a_legend_that_cannot_fit_in_the_callers_figure_is_reported():
-    ax = Figure(figsize=(8, 4.5)).add_subplot()  # no layout engine: nothing makes room below
-    with pytest.warns(UserWarning, match="plot: the legend of these long labels sits below the axes"):
+def test_long_keys_without_room_below_go_inside_the_callers_axes():
+    fig = Figure(figsize=(8, 4.5))  # no layout engine: nothing makes room below
+    ax = fig.add_subplot()
+    lr.plot(LONG_KEYS, 100, ax=ax)
+    box = clear_of_axis_text(fig, ax, ax.get_legend())
+    assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1 and ax.bbox.y0 <= box.y0 and box.y1 <= ax.bbox.y1
+
+
+def test_a_legend_that_fits_nowhere_in_the_callers_figure_is_reported():
+    ax = Figure(figsize=(3, 2)).add_subplot()
+    with pytest.warns(UserWarning, match="plot: the legend of these long labels fits neither below the axes nor"):
         lr.plot(LONG_KEYS, 100, ax=ax)
 
 
