@@ -155,6 +155,11 @@ class Suggestion:
         ax.plot([self.lr], [at], "o", color="C3", markersize=8, zorder=3, label=label)
         ax.annotate(label, (self.lr, at), xytext=(8, 8), textcoords="offset points", color="C3")
         ax.set_xscale("log")
+        # The y range follows the smoothed curve: a few raw spikes before the cut would flatten it.
+        low = min(float(self.smoothed.min()), float(np.percentile(self.losses, 2)))
+        high = float(self.smoothed.max())
+        pad = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
+        ax.set_ylim(low - pad, high + pad)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         cut = "" if self.cut is None else f", cut: {self.cut}"

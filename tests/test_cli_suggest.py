@@ -110,3 +110,25 @@ def test_a_folder_and_the_help(tmp_path: Path) -> None:
     assert run.returncode == 2 and "is a folder" in run.stderr and run.stderr.count("\n") == 1
     run = cli("--help", cwd=tmp_path)
     assert run.returncode == 0 and "--method {valley,steepest,minimum}" in run.stdout
+
+
+def readme_section() -> str:
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Finding the initial learning rate")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_the_readme_section_runs_as_written(tmp_path: Path) -> None:
+    """Every block of README's "Finding the initial learning rate", in a fresh process, in order."""
+    import re
+
+    blocks = re.findall(r"```(python|bash)\n(.*?)```", readme_section(), flags=re.S)
+    assert [kind for kind, _ in blocks] == ["python"] * 4 + ["bash"]
+    env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
+    for kind, code in blocks:
+        shell = ["bash", "-euc", code.replace("python ", f"{sys.executable} ")]
+        argv = [sys.executable, "-c", code] if kind == "python" else shell
+        run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, (code[:200], run.stderr[-2000:])
+    assert (tmp_path / "finder.png").stat().st_size > 5000 and (tmp_path / "losses.csv").exists()
+    assert "suggested lr" in run.stdout and "method minimum" in run.stdout
