@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -180,6 +181,23 @@ def test_bad_arguments():
         sched = Scheduler(opt, S, plateau=lr.Plateau())
         assert PlateauCallback(sched, metric="loss").metric == PlateauCallback(sched).metric == "eval_loss"
         assert PlateauCallback(sched, metric="eval_f1").metric == "eval_f1"
+
+
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n### Hugging Face Trainer\n", 1)[1].split("\n### ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    train, flat = _data()
+    namespace = {"model": Regression(), "train_set": train, "eval_set": flat}  # what the example leaves to you
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=UNFED)
+        exec(compile(code, "README.md", "exec"), namespace)
+    sched = namespace["sched"]
+    assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # evaluated every 50 steps, each fed
+    assert sched.plateau_state.scale < 1  # the flat eval loss lowered the lr
+    saved = torch.load(tmp_path / "out" / "checkpoint-300" / "scheduler.pt", weights_only=True)
+    assert saved["plateau_state"] == sched.plateau_state.to_dict()
 
 
 def test_without_transformers_the_import_error_names_the_extra():

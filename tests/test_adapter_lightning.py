@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import lightning
 import pytest
@@ -199,6 +200,25 @@ def test_misconfigurations_fail_at_fit_start_or_first_validation(module, callbac
 def test_bad_arguments():
     with pytest.raises(TypeError, match=r"^lightning.PlateauCallback: `monitor` must be the name .*got monitor=3"):
         PlateauCallback(3)
+
+
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("\n### Lightning\n", 1)[1].split("\n### ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    x = torch.randn(800, 8, generator=torch.Generator().manual_seed(0))
+    data = torch.utils.data.TensorDataset(x, torch.zeros(800, 1))
+    namespace = {  # what the example leaves to you: 50 batches an epoch, and a validation set
+        "train_loader": torch.utils.data.DataLoader(data, batch_size=16),
+        "val_loader": torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[:64], torch.ones(64, 1))),
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=UNFED)
+        warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers).*")
+        exec(compile(code, "README.md", "exec"), namespace)
+    sched = namespace["trainer"].lr_scheduler_configs[0].scheduler
+    assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # validated every 50 steps, each fed
 
 
 def test_without_lightning_the_import_error_names_the_extra():
