@@ -114,8 +114,11 @@ class PlateauSaver(keras.layers.Layer):
     """Saves a `Schedule`'s scale and plateau state with the optimizer's weights.
 
     Set as an attribute of the optimizer, it is saved and loaded wherever the optimizer's
-    weights are (Keras saves such attributes as part of their owner).  A checkpoint without
-    it (a run with no PlateauCallback) leaves the schedule as it is.
+    weights are: Keras' saver walks an optimizer's attributes and saves the saveable ones
+    (a Layer is one) under ``optimizer/<attribute>``.  Not an optimizer variable: an
+    optimizer loads none of its variables from a file holding one more than it has, so
+    ``load_model`` (which builds the optimizer from its config) would lose the step count.
+    A checkpoint without this entry (a run with no PlateauCallback) changes nothing.
     """
 
     def __init__(self, schedule: Any) -> None:
