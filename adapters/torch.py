@@ -134,7 +134,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
 
     def _warn_unfed(self) -> None:
         self._unfed_warned, self._unfed_at = True, ckpt.NEVER
-        warnings.warn(ckpt.unfed_message(self.last_epoch), UserWarning, stacklevel=5)
+        warnings.warn(ckpt.unfed_message(self.last_epoch), UserWarning, stacklevel=3)  # the caller of step()
 
     def get_lr(self) -> list[float | torch.Tensor]:
         """The learning rates at the current t (floats)."""
