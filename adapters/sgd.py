@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from lrcore import Schedule, iterate
 from lrcore import _validate as check
+from lrcore._runtime import njit  # numba's njit, caching only where a cache directory is writable
 
 __all__ = ["MAX_TABLE", "iterate", "sgd_least_squares_numba", "sgd_numpy", "table"]
 

@@ -418,11 +418,6 @@ def test_read_only_install_imports_and_evaluates(read_only_install: Path, home: 
     assert not list((top / "cache").iterdir())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/sgd.py decorates with numba's own njit(cache=True); "
-    "importing lrcore._runtime.njit instead makes it cache only where it can",
-)
 def test_read_only_install_sgd_adapter(read_only_install: Path) -> None:
     from lrcore.adapters.sgd import sgd_least_squares_numba
 
