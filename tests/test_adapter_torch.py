@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import lrcore as lr
-
-torch = pytest.importorskip("torch")
-from lrcore.adapters.torch import Scheduler  # noqa: E402
+from lrcore.adapters.torch import Scheduler
 
 WARMUP_COSINE = lr.warmup(lr.cosine(init=0.1, steps=120, final=0.001), steps=30)
 
