@@ -55,7 +55,7 @@ def find_lr(
             "model",
             "needs an optimizer with a float learning rate (the range test sets it each step; a "
             "LearningRateSchedule would override it): compile a copy with e.g. keras.optimizers.Adam(1e-3)",
-            type(optimizer._learning_rate).__name__,
+            type(getattr(optimizer, "_learning_rate", optimizer.learning_rate)).__name__,
         )
     batch_size = check.count(W, "batch_size", batch_size)
     if batch_size == 0:

@@ -34,8 +34,9 @@ def find_lr(
     ``make_optimizer(learning_rate)`` builds the optax transformation (``optax.adam``
     itself, or ``lambda lr: optax.chain(..., optax.sgd(lr))``); it is wrapped in
     ``optax.inject_hyperparams`` so the learning rate is an input of the step, which
-    is jitted once.  Step t computes ``loss_fn(params, batch)`` and its gradient on
-    the t-th batch (cycled when `batches` has fewer than `steps`) and applies one
+    is jitted once (per batch shape: a shorter last batch compiles once more).  Step t
+    computes ``loss_fn(params, batch)`` and its gradient on the t-th batch (cycled when
+    `batches` has fewer than `steps`) and applies one
     update at ``lr.range_test(start=start, end=end, steps=steps, shape=shape)(t)``
     (in the optimizer state's float dtype).  The run stops at the first non-finite
     loss or once the smoothed loss passes `diverge` times its minimum (the rule of
