@@ -1,9 +1,15 @@
 """lrcore benchmarks, side by side with the alternatives, in one run.
 
     python bench/run.py            # full sizes (a few minutes)
-    python bench/run.py --smoke    # tiny sizes, a few seconds: keeps the code from rotting
+    python bench/run.py --readme   # the same, then the README's speed table is rewritten from it
+    python bench/run.py --smoke    # tiny sizes, under a minute: keeps the code from rotting
 
 Prints a table of medians and ratios and writes it to bench/results/latest.{json,md}.
+Like is compared with like (float64 with numpy's float64, float32 with optax's
+float32), and every comparison is worded from lrcore's side ("1.7× slower").
+Start-up is measured in fresh processes: cold (an empty numba cache in a new
+temporary folder each run) and warm, split into import / first s(t) / first
+s.array(1000) / first parallel s.array(2**20), against numba's own floor.
 Peers that are not installed are reported as skipped.  Nothing here asserts a time.
 """
 
@@ -16,10 +22,12 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import tracemalloc
 import warnings
@@ -33,6 +41,9 @@ import lrcore as lr
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+README = ROOT / "README.md"
+README_BEGIN = "<!-- bench:begin: written by `python bench/run.py --readme` from the run it just made -->"
+README_END = "<!-- bench:end -->"
 
 PEAK, FINAL, WARM, TOTAL = 3e-4, 3e-5, 0.1, 1.0  # warmup(cosine) shape: 10 % warmup
 
@@ -64,14 +75,29 @@ class Table:
 
     def markdown(self) -> str:
         lines = ["| group | what | median | ratio | note |", "|---|---|---:|---:|---|"]
+        group = None
         for r in self.rows:
             if r["seconds"] is not None:
                 t = _fmt_time(r["seconds"])
             else:  # a ratio-only row (its note holds the number) or a peer that is not installed
                 t = "skipped" if "skipped" in r["note"] or "not installed" in r["note"] else "—"
             ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}×"
-            lines.append(f"| {r['group']} | {r['what']} | {t} | {ratio} | {r['note']} |")
+            shown = r["group"] if r["group"] != group else ""  # each group named once
+            group = r["group"]
+            lines.append(f"| {shown} | {r['what']} | {t} | {ratio} | {r['note']} |")
         return "\n".join(lines)
+
+
+def versus(ours: float, theirs: float, who: str = "lrcore") -> str:
+    """How `who` (taking `ours` seconds) compares with `theirs`, worded to read right either way."""
+    if ours <= 0 or theirs <= 0:
+        return f"{who}: not measurable"
+    r = theirs / ours
+    if r >= 1.05:
+        return f"{who} {r:.1f}× faster"
+    if r <= 1 / 1.05:
+        return f"{who} {1 / r:.1f}× slower"
+    return f"{who} about as fast"
 
 
 def _fmt_time(s: float) -> str:
@@ -110,7 +136,7 @@ def bench_arrays(table: Table, n: int, repeat: int) -> None:
         return np.where(t < w, ramp, decay)
 
     numpy_time = median_time(numpy_closed_form, repeat)
-    table.add(group, "numpy closed form", numpy_time, floor, f"lrcore is {numpy_time / ours:.1f}× faster")
+    table.add(group, "numpy closed form, float64", numpy_time, floor, versus(ours, numpy_time, "lrcore float64"))
 
     try:
         import jax
@@ -125,10 +151,10 @@ def bench_arrays(table: Table, n: int, repeat: int) -> None:
         optax_time = median_time(lambda: fn().block_until_ready(), repeat)
         table.add(
             group,
-            "optax warmup_cosine_decay_schedule, jit over arange (float32)",
+            "optax warmup_cosine_decay_schedule, jit over arange, float32",
             optax_time,
             floor,
-            f"lrcore is {optax_time / ours:.1f}× faster",
+            versus(as_float32, optax_time, "lrcore float32"),
         )
 
 
@@ -143,11 +169,12 @@ def bench_scalar(table: Table, calls: int, repeat: int) -> None:
         p = min(t - w, d) / d
         return FINAL + (PEAK - FINAL) * 0.5 * (1 + math.cos(math.pi * p))
 
-    ts = [float(i % 10_000) for i in range(calls)]
+    ts = [float(i % 10_000) for i in range(calls)]  # t over the whole run, warmup and decay
     s(5.0)
     base = median_time(lambda: [closure(t) for t in ts], repeat) / calls
     table.add(group, "hand-written Python closure", base, base)
-    table.add(group, "lrcore s(t)", median_time(lambda: [s(t) for t in ts], repeat) / calls, base)
+    ours = median_time(lambda: [s(t) for t in ts], repeat) / calls
+    table.add(group, "lrcore s(t)", ours, base, versus(ours, base))
     try:
         import optax
     except ImportError:
@@ -156,32 +183,159 @@ def bench_scalar(table: Table, calls: int, repeat: int) -> None:
         sched = optax.warmup_cosine_decay_schedule(0.0, PEAK, w, w + d, end_value=FINAL)
         few = ts[:200]
         eager = median_time(lambda: [sched(t) for t in few], 3) / len(few)
-        table.add(group, "optax schedule, eager scalar", eager, base)
+        table.add(group, "optax schedule, eager scalar", eager, base, versus(ours, eager))
 
 
-def _time_command(code: str, env: dict[str, str]) -> float:
+# -- start-up, in fresh processes ------------------------------------------------------
+
+# Prints the seconds of each first use, measured inside the child.
+STARTUP_SPLIT = textwrap.dedent(
+    """
+    import json, time
+    t0 = time.perf_counter()
+    import lrcore as lr
+    t1 = time.perf_counter()
+    s = lr.warmup(lr.cosine(init=0.1, steps=900), steps=100)
+    s(5)
+    t2 = time.perf_counter()
+    s.array(1000)
+    t3 = time.perf_counter()
+    s.array(2**20)
+    t4 = time.perf_counter()
+    print(json.dumps([t1 - t0, t2 - t1, t3 - t2, t4 - t3]))
+    """
+)
+PHASES = ("import lrcore", "first s(t)", "first s.array(1000)", "first parallel s.array(2**20)")
+# Issue 11's targets for the cumulative cold times (import, + s(t), + s.array(1000)).
+COLD_TARGETS = {1: 1.5, 2: 3.0}
+README_PLOT = ["plot", "warmup(cosine(init=3e-4, steps=9000, final=3e-5), steps=1000)", "--steps", "10000"]
+FLOOR_MODULE = textwrap.dedent(
+    """
+    from numba import njit
+
+    @njit(cache=True)
+    def one(x):
+        return x + 1.0
+    """
+)
+
+
+def _env(cache: Path | None) -> dict[str, str]:
+    """The environment of a child numba caching in `cache` (None: wherever this environment says)."""
+    return dict(os.environ) if cache is None else {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+
+def _process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    """Wall seconds of a fresh Python process running `args`, and its stdout."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tempfile.gettempdir())
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[:2]} failed: {done.stderr.strip()[-500:]}")
+    return elapsed, done.stdout
 
 
-STARTUP = "import lrcore as lr; s = lr.warmup(lr.cosine(init=0.1, steps=900), steps=100); s(5); s.array(1000)"
+def _split(cache: Path | None, cwd: Path) -> list[float]:
+    """[python start-up, import, first s(t), first array, first parallel array] of one fresh process."""
+    wall, out = _process(["-c", STARTUP_SPLIT], _env(cache), cwd)
+    phases = json.loads(out.splitlines()[-1])
+    return [wall - sum(phases), *phases]
 
 
-def bench_startup(table: Table, repeat: int) -> None:
-    group = "start-up (fresh process)"
-    env = dict(os.environ)
-    table.add(group, "python -c pass", statistics.median(_time_command("pass", env) for _ in range(repeat)))
-    numba_only = statistics.median(_time_command("import numba", env) for _ in range(repeat))
-    table.add(group, "python -c 'import numba'", numba_only)
-    _time_command(STARTUP, env)  # make sure the on-disk cache is warm
-    warm = statistics.median(_time_command(STARTUP, env) for _ in range(repeat))
-    table.add(group, "import lrcore, s(5), s.array(1000): warm cache", warm)
-    cold = []
-    for _ in range(max(1, repeat // 2)):
-        with tempfile.TemporaryDirectory() as cache:
-            cold.append(_time_command(STARTUP, {**env, "NUMBA_CACHE_DIR": cache}))
-    table.add(group, "same, cold cache (everything compiled)", statistics.median(cold))
+def _add_split(table: Table, group: str, label: str, runs: list[list[float]], targets: dict[int, float]) -> None:
+    """One row per phase (medians over the runs) with the time since the process started."""
+    medians = [statistics.median(r[i] for r in runs) for i in range(len(runs[0]))]
+    total = medians[0]
+    for i, phase in enumerate(PHASES, start=1):
+        total += medians[i]
+        note = f"{total:.2f} s since the process started"
+        if i in targets:
+            note += f" (target ≤ {targets[i]:g} s)"
+        table.add(group, f"{label}: {phase}", medians[i], note=note)
+
+
+def bench_startup(table: Table, repeat: int, together: int, *, cold: bool = True) -> None:
+    """Start-up rows; without `cold` (the smoke run) every cache is the environment's own, warm one."""
+    group = f"start-up (fresh processes, median of {repeat})" + ("" if cold else ", smoke: caches not emptied")
+    with tempfile.TemporaryDirectory() as work:
+        cwd = Path(work)
+        count = iter(range(10**6))
+
+        def empty_cache() -> Path | None:
+            """A new empty cache folder for one cold run."""
+            if not cold:
+                return None
+            folder = cwd / f"cache-{next(count)}"
+            folder.mkdir()
+            return folder
+
+        table.add(
+            group,
+            "python -c pass",
+            statistics.median(_process(["-c", "pass"], dict(os.environ), cwd)[0] for _ in range(repeat)),
+        )
+        _add_split(table, group, "cold", [_split(empty_cache(), cwd) for _ in range(repeat)], COLD_TARGETS)
+
+        warm_cache = empty_cache()
+        _split(warm_cache, cwd)  # fills it
+        warm = [_split(warm_cache, cwd) for _ in range(repeat)]
+        _add_split(table, group, "warm", warm, {})
+
+        (cwd / "floor_module.py").write_text(FLOOR_MODULE)
+        floor_code = ["-c", "import floor_module; floor_module.one(1.0)"]
+        floor_env = _env(warm_cache if cold else cwd / "floor-cache")
+        _process(floor_code, floor_env, cwd)  # compiles and caches `one`
+        floor = statistics.median(_process(floor_code, floor_env, cwd)[0] for _ in range(repeat))
+        table.add(group, "numba's floor: import numba, call one cached @njit function (warm)", floor, floor)
+        # The same fresh-process span as the floor: start-up, import, s(t), s.array(1000).
+        warm_use = statistics.median(sum(r[:4]) for r in warm)
+        table.add(
+            group,
+            "warm: python start to first s.array(1000), against the floor",
+            warm_use,
+            floor,
+            f"target ≤ 1.2× · {versus(warm_use, floor)} than numba's floor",
+        )
+
+        readme_plot = ["-m", "lrcore", *README_PLOT, "-o", "tmp.png"]
+        plots = [_process(readme_plot, _env(empty_cache()), cwd)[0] for _ in range(repeat)]
+        table.add(
+            group,
+            "cold: the README's `python -m lrcore plot … --steps 10000 -o tmp.png`",
+            statistics.median(plots),
+            note="target ≤ 4 s",
+        )
+
+        # Several processes on one empty cache: started together, then one after another.
+        code = ["-c", STARTUP_SPLIT]
+        shared = _env(empty_cache())
+        procs = []
+        for i in range(together):
+            err = (cwd / f"together-{i}.err").open("w")
+            child = subprocess.Popen(
+                [sys.executable, *code], env=shared, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err
+            )
+            procs.append((time.perf_counter(), child, err))
+        walls: dict[int, float] = {}
+        while len(walls) < together:  # each process's own wall time, whatever order they end in
+            for i, (start, proc, err) in enumerate(procs):
+                if i not in walls and proc.poll() is not None:
+                    walls[i] = time.perf_counter() - start
+                    err.close()
+                    if proc.returncode != 0:
+                        raise RuntimeError(f"concurrent start-up failed: {Path(err.name).read_text()[-500:]}")
+            time.sleep(0.005)
+        at_once = statistics.median(walls.values())
+        one_by_one = _env(empty_cache())
+        serial = statistics.median(_process(code, one_by_one, cwd)[0] for _ in range(together))
+        table.add(group, f"{together} processes one after another on one empty cache, per process", serial, serial)
+        table.add(
+            group,
+            f"{together} processes started together on one empty cache, per process",
+            at_once,
+            serial,
+            "must not be slower than one after another",
+        )
 
 
 def bench_memory(table: Table, n: int, chunk_total: int) -> None:
@@ -227,7 +381,7 @@ def bench_torch(table: Table, steps: int, repeat: int) -> None:
     base = run(lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10_000, eta_min=FINAL))
     table.add(group, "torch CosineAnnealingLR.step()", base, base)
     ours = run(lambda opt: Scheduler(opt, lr.cosine(init=PEAK, steps=10_000, final=FINAL)))
-    table.add(group, "lrcore.adapters.torch.Scheduler.step()", ours, base)
+    table.add(group, "lrcore.adapters.torch.Scheduler.step()", ours, base, versus(ours, base))
 
 
 def bench_optax(table: Table, steps: int, repeat: int) -> None:
@@ -274,7 +428,8 @@ def bench_optax(table: Table, steps: int, repeat: int) -> None:
             times[name].append(median_time(run, 1) / steps)
     base = statistics.median(times["native"])
     table.add(group, "optax warmup_cosine_decay_schedule", base, base)
-    table.add(group, "lrcore.adapters.optax.schedule", statistics.median(times["lrcore"]), base)
+    ours = statistics.median(times["lrcore"])
+    table.add(group, "lrcore.adapters.optax.schedule", ours, base, versus(ours, base))
 
 
 def machine() -> str:
@@ -301,29 +456,53 @@ def versions() -> dict[str, str]:
     return out
 
 
+def rewrite_readme(readme: Path, block: str) -> None:
+    """Put `block` between the README's bench markers (the first run adds none: they must be there)."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), re.S)
+    if len(pattern.findall(text)) != 1:
+        raise SystemExit(f"{readme}: needs exactly one pair of markers:\n{README_BEGIN}\n{README_END}")
+    updated = pattern.sub(lambda _: f"{README_BEGIN}\n{block}\n{README_END}", text)
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp.write_text(updated, encoding="utf-8")
+    tmp.replace(readme)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one quick pass (for CI)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.json / latest.md")
+    parser.add_argument(
+        "--readme", action="store_true", help="rewrite the README's speed table (between its markers) from this run"
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
+    if args.readme and smoke:
+        parser.error("--readme takes the full run's numbers, not --smoke's")
     table = Table()
     bench_arrays(table, 100_000 if smoke else 10_000_000, 3 if smoke else 7)
     bench_scalar(table, 2_000 if smoke else 100_000, 3 if smoke else 7)
-    bench_startup(table, 1 if smoke else 5)
+    bench_startup(table, 1 if smoke else 3, 2 if smoke else 6, cold=not smoke)
     bench_memory(table, 100_000 if smoke else 10_000_000, 10_000_000 if smoke else 1_000_000_000)
     bench_torch(table, 100 if smoke else 10_000, 3 if smoke else 7)
     bench_optax(table, 20 if smoke else 2_000, 3 if smoke else 7)
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    header = f"lrcore benchmarks, {stamp}, {machine()}" + (" (smoke sizes)" if smoke else "")
+    load = f"load average {os.getloadavg()[0]:.1f} at the end" if hasattr(os, "getloadavg") else ""
+    header = f"Measured {stamp} on {machine()}" + (f", {load}" if load else "") + (" (smoke sizes)" if smoke else "")
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
-    md_text = f"{header}\n\n{vers}\n\n{table.markdown()}\n"
+    md_text = (
+        f"{header}; {vers}. The schedule is `warmup(cosine)` with a 10 % warmup; "
+        f"ratios are to the first row of each group.\n\n{table.markdown()}\n"
+    )
     print(md_text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.md").write_text(md_text)
     payload = {"date": stamp, "machine": machine(), "versions": versions(), "smoke": smoke, "rows": table.rows}
     (args.out / "latest.json").write_text(json.dumps(payload, indent=2))
+    if args.readme:
+        rewrite_readme(README, md_text.rstrip("\n"))
+        print(f"rewrote the speed table in {README}")
     return 0
 
 
