@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 
-from . import _kernel as K
 from . import _validate as check
-from ._schedule import Schedule, register
+from ._kinds import exponential, linear
+from ._schedule import ENCODERS, Schedule, register
 
 RANGE_SHAPES = ("exponential", "linear")
 
@@ -22,7 +22,7 @@ Encoded = tuple[int, list[float], list[Schedule]]
 def _growth(start: float, end: float) -> float:
     """end / start, nudged up by the ulps needed for ``start * growth >= end``.
 
-    The exponential leaf evaluates ``start * growth ** (t / every)`` capped at
+    The exponential kind evaluates ``start * growth ** (t / every)`` capped at
     `end`; at t = steps - 1 the exponent is exactly 1, so the rounded product
     must not fall short of `end` or the last step would miss it by an ulp.  The
     nudge changes earlier values by at most a few ulps.
@@ -34,11 +34,13 @@ def _growth(start: float, end: float) -> float:
 
 
 def _encode(s: Schedule) -> Encoded:
+    """The program of the equivalent linear / capped exponential leaf, through that kind's own encoder
+    (so a change of the kernel's parameter layout reaches this kind too)."""
     start, end, span = s["start"], s["end"], float(s["steps"] - 1)
     if s["shape"] == "linear":
-        return K.LINEAR, [start, end, span], []
-    # init, gamma, every, staircase, has_end, end: the cap at `end` holds it from t = steps - 1 on.
-    return K.EXPONENTIAL, [start, _growth(start, end), span, 0.0, 1.0, end], []
+        return ENCODERS["linear"](linear(start=start, end=end, steps=span))
+    # The cap at `end` holds the value from t = steps - 1 on.
+    return ENCODERS["exponential"](exponential(init=start, gamma=_growth(start, end), every=span, end=end))
 
 
 def _horizon(s: Schedule) -> float | None:
