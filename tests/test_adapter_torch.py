@@ -445,5 +445,6 @@ def test_readme_ddp_snippet_runs_under_torchrun_with_identical_lrs(tmp_path):
     lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("rank "))
     assert [line.split(":")[0] for line in lines] == ["rank 0", "rank 1"]
     assert lines[0].split(": ")[1] == lines[1].split(": ")[1]
-    assert 0 < float(lines[0].split("[")[1].rstrip("]")) <= lr.cosine(init=0.1, steps=1000)(100)
+    # 200 steps; the plateau has reduced the lr (each rank's metric alone would reduce it differently).
+    assert 0 < float(lines[0].split("[")[1].rstrip("]")) < lr.cosine(init=0.1, steps=1000)(200)
     assert set(torch.load(tmp_path / "sched.pt", weights_only=True)) >= {"t", "plateau_state", "sync"}
