@@ -693,3 +693,36 @@ def test_interrupt_is_one_line_and_status_130(tmp_path):
         timeout=120,
     )
     assert (done.returncode, done.stdout, done.stderr) == (130, "", "lrcore: interrupted\n")
+
+
+# -- the README's speed table is the bench's output -------------------------------
+
+
+def load_bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).parent.parent / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_words_ratios_from_lrcores_side():
+    bench = load_bench()
+    assert bench.versus(1.0, 1.7) == "lrcore 1.7× faster"
+    assert bench.versus(1.7, 1.0) == "lrcore 1.7× slower"  # not "0.6× faster"
+    assert bench.versus(1.0, 1.02, "lrcore float32") == "lrcore float32 about as fast"
+
+
+def test_bench_readme_rewrites_only_between_its_markers(tmp_path):
+    bench = load_bench()
+    readme = Path(__file__).parent.parent / "README.md"
+    text = readme.read_text()
+    assert text.count(bench.README_BEGIN) == 1 and text.count(bench.README_END) == 1
+    copy = tmp_path / "README.md"
+    copy.write_text(f"before\n{bench.README_BEGIN}\nold table\n{bench.README_END}\nafter\n")
+    bench.rewrite_readme(copy, "| new | table |")
+    assert copy.read_text() == f"before\n{bench.README_BEGIN}\n| new | table |\n{bench.README_END}\nafter\n"
+    copy.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="needs exactly one pair of markers"):
+        bench.rewrite_readme(copy, "| new | table |")
