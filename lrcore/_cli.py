@@ -70,7 +70,7 @@ t of the max), mean, sum (the sum of the rates, the total step budget) and sum_s
 the SPEC as typed. Without SPEC the default schedule is plotted:
   {DEFAULT_SPEC}
 Any number of steps works in bounded memory: each curve keeps the first, lowest,
-highest and last value of each of about 2000 columns of steps (every jump shows).
+highest and last value of each of at most 2048 columns of steps (every jump shows).
 
 examples:
   python -m lrcore plot
@@ -154,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument(
         "spec", nargs="?", metavar="SPEC", help="the schedule (default: the warmup + cosine example below)"
     )
-    plot_cmd.add_argument("--steps", type=_positive_int, metavar="N", help="plot t = 0 ... N-1 (default: see below)")
+    plot_cmd.add_argument(
+        "--steps",
+        type=_positive_int,
+        metavar="N",
+        help="plot t = 0 ... N-1; N as 10000, 1e4 or 10**4, at most 2**53 (default: see below)",
+    )
     plot_cmd.add_argument(
         "-o",
         "--output",
@@ -182,7 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     table_cmd.add_argument("spec", metavar="SPEC", help="the schedule")
-    table_cmd.add_argument("--steps", type=_positive_int, metavar="N", help="cover t = 0 ... N-1 (default: see below)")
+    table_cmd.add_argument(
+        "--steps",
+        type=_positive_int,
+        metavar="N",
+        help="cover t = 0 ... N-1; N as 10000, 1e4 or 10**4, at most 2**53 (default: see below)",
+    )
     table_cmd.add_argument(
         "--every", type=_positive_int, default=1, metavar="K", help="print every K-th step (default: 1, every step)"
     )
