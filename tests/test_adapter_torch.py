@@ -415,7 +415,7 @@ def _readme_torch_blocks() -> list[str]:
 def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
     loop, compiled, _ = _readme_torch_blocks()
     monkeypatch.chdir(tmp_path)
-    scope: dict = {}
+    scope: dict = {}  # each block in a namespace of its own: it needs nothing from another
     exec(loop, scope)
     sched, s = scope["sched"], scope["sched"].schedules[0]
     assert sched.last_epoch == 80 and sched.plateau_state.count == 10
@@ -425,6 +425,7 @@ def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
     # (dynamo, which decides graphs and recompiles, runs the same).
     torch._dynamo.reset()
     torch.compiler.set_default_backend("eager")
+    scope = {}
     try:
         exec(compiled, scope)
     finally:
