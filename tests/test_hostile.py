@@ -521,6 +521,20 @@ add("scale-overflow", lambda: (lr.constant(value=1e308) * 4.0)(0), finite())
 add("add-overflow", lambda: (lr.constant(value=1e308) + lr.constant(value=1e308))(0), finite())
 add("product-overflow", lambda: (lr.constant(value=1e200) * lr.constant(value=1e200)).array(2).tolist(), finite())
 add("shift-past-max", lambda: lr.shift(lr.linear(start=1, end=0.25, steps=10), steps=1.7e308)(1.7e308), equal(0.25))
+# A shift past the largest float: the child must not be evaluated at an infinite time.
+SHIFTED: list[tuple[str, lr.Schedule, float, float]] = [
+    ("step", lr.step(init=1, step_size=2), 0.0, 1.0),
+    ("step-growing", lr.step(init=1, step_size=1, gamma=1e308), 0.0, MAX),
+    ("restarts", CR(init=1, period=1, period_mult=1e308), 0.0, 1.0),
+    ("cosine-periodic", lr.cosine(init=1, steps=10, periodic=True), 0.0, 1.0),
+    ("polynomial-cycle", lr.polynomial(init=1, end=0, steps=3, cycle=True), 0.0, 1.0),
+    ("cyclic", lr.cyclic(base=0.1, peak=1, step_up=2), 0.1, 1.0),
+    ("cyclic-exp-range", lr.cyclic(base=0, peak=1, step_up=5e-324, mode="exp_range", gamma=1e308), 0.0, MAX),
+]
+for _name, _s, _lo, _hi in SHIFTED:
+    add(f"shift-past-max-{_name}", lambda s=_s: lr.shift(s, steps=1.7e308)(1.7e308), within(_lo, _hi))
+    add(f"shift-past-max-{_name}-times-zero", lambda s=_s: (lr.shift(s, steps=1.7e308) * lr.constant(value=0))
+        .array(3, start=1.7e308).tolist(), equal(0.0, 0.0, 0.0))
 add("inverse_sqrt-huge-timescale", lambda: lr.inverse_sqrt(peak=1, warmup=0, timescale=1.7e308)(1.7e308),
     equal(1 / math.sqrt(2), rel=1e-15))
 
