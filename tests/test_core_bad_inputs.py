@@ -25,6 +25,7 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("constant-bool", lambda: lr.constant(value=True), TypeError, "constant", "value"),
     ("constant-none", lambda: lr.constant(value=None), TypeError, "constant", "value"),
     ("constant-complex", lambda: lr.constant(value=1j), TypeError, "constant", "value"),
+    ("constant-huge-int", lambda: lr.constant(value=10**400), ValueError, "constant", "value"),
     # linear
     ("linear-steps-zero", lambda: lr.linear(start=0.0, end=1.0, steps=0), ValueError, "linear", "steps"),
     ("linear-steps-negative", lambda: lr.linear(start=0.0, end=1.0, steps=-5), ValueError, "linear", "steps"),
@@ -45,6 +46,10 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "milestones"),
     ("multistep-gamma-negative", lambda: lr.multistep(init=1.0, milestones=[3], gamma=-1), ValueError, "multistep",
      "gamma"),
+    ("multistep-growth-overflows", lambda: lr.multistep(init=1.0, milestones=[3, 6], gamma=1e308), ValueError,
+     "multistep", "gamma"),
+    ("multistep-huge-int-milestone", lambda: lr.multistep(init=1.0, milestones=[3, 10**400]), ValueError, "multistep",
+     "milestones"),
     # exponential / inverse_time
     ("exponential-gamma-zero", lambda: lr.exponential(init=1.0, gamma=0), ValueError, "exponential", "gamma"),
     ("exponential-every-zero", lambda: lr.exponential(init=1.0, gamma=0.5, every=0), ValueError, "exponential",
@@ -100,6 +105,10 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "one_cycle", "final_div_factor"),
     ("one_cycle-anneal-not-str", lambda: lr.one_cycle(peak=1.0, steps=100, anneal=1), TypeError, "one_cycle",
      "anneal"),
+    ("one_cycle-initial-overflows", lambda: lr.one_cycle(peak=1.0, steps=100, div_factor=1e-320), ValueError,
+     "one_cycle", "div_factor"),
+    ("one_cycle-final-overflows", lambda: lr.one_cycle(peak=1.0, steps=100, div_factor=1e-200, final_div_factor=1e-200),
+     ValueError, "one_cycle", "final_div_factor"),
     # cyclic
     ("cyclic-step_up-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=0), ValueError, "cyclic", "step_up"),
     ("cyclic-step_down-negative", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, step_down=-1), ValueError,
@@ -109,6 +118,10 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("cyclic-gamma-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="exp_range", gamma=0), ValueError,
      "cyclic", "gamma"),
     ("cyclic-base-negative", lambda: lr.cyclic(base=-0.1, peak=1.0, step_up=4), ValueError, "cyclic", "base"),
+    ("cyclic-period-overflows", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=1.7e308, step_down=1.7e308), ValueError,
+     "cyclic", "step_down"),
+    ("cyclic-default-period-overflows", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=1e308), ValueError, "cyclic",
+     "step_up"),
     # piecewise_constant / interpolate
     ("piecewise-lengths", lambda: lr.piecewise_constant(boundaries=[3, 6], values=[1.0, 0.1]), ValueError,
      "piecewise_constant", "values"),
@@ -161,6 +174,11 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "start"),
     ("warmup-exponential-to-zero", lambda: lr.warmup(lr.constant(value=0.0), steps=10, start=0.1,
                                                      shape="exponential"), ValueError, "warmup", "schedule"),
+    ("warmup-exponential-ratio-overflows", lambda: lr.warmup(lr.constant(value=0.1), steps=10, start=1e-310,
+                                                             shape="exponential"), ValueError, "warmup", "start"),
+    ("warmup-exponential-ratio-underflows", lambda: lr.warmup(lr.constant(value=1e-300), steps=10, start=1e300,
+                                                              shape="exponential"), ValueError, "warmup", "start"),
+    ("scale-huge-int", lambda: COS * 10**400, ValueError, "scale", "factor"),
     ("scale-negative", lambda: lr.scale(COS, factor=-1.0), ValueError, "scale", "factor"),
     ("scale-operator-negative", lambda: COS * -2.0, ValueError, "scale", "factor"),
     ("add-operator-negative", lambda: COS + -0.5, ValueError, "constant", "value"),
@@ -180,6 +198,7 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("array-start-nan", lambda: COS.array(10, start=NAN), ValueError, "array", "start"),
     ("array-start-inf", lambda: COS.array(10, start=INF), ValueError, "array", "start"),
     ("array-start-str", lambda: COS.array(10, start="0"), TypeError, "array", "start"),
+    ("array-start-huge-int", lambda: COS.array(10, start=10**400), ValueError, "array", "start"),
     ("array-dtype-int", lambda: COS.array(10, dtype=np.int32), ValueError, "array", "dtype"),
     ("array-dtype-float16", lambda: COS.array(10, dtype=np.float16), ValueError, "array", "dtype"),
     ("array-dtype-complex", lambda: COS.array(10, dtype=complex), ValueError, "array", "dtype"),
@@ -231,6 +250,8 @@ BAD_TIMES: list[tuple[Any, type[Exception], str]] = [
     (1 + 2j, TypeError, "(1+2j)"),
     (None, TypeError, "None"),
     (object(), TypeError, "object"),
+    (10**400, ValueError, "1e+400"),
+    (-(10**400), ValueError, "-1e+400"),
 ]
 
 
@@ -297,3 +318,62 @@ def test_cyclic_exp_range_cannot_produce_a_negative_rate() -> None:
         return
     values = s.array(40)
     assert (values >= 0.0).all(), f"negative learning rates: {values[values < 0.0][:3]}"
+
+
+# ---------------------------------------------------------------------------
+# Every way of building a node validates, and nests at most 64 levels
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "exc", "shown"),
+    [
+        ("join", (("schedules", (COS,)), ("boundaries", (1.0, 2.0))), ValueError, "join: `boundaries`"),
+        ("piecewise_constant", (("boundaries", (1.0, 2.0)), ("values", (1.0,))), ValueError,
+         "piecewise_constant: `values`"),
+        ("constant", (("value", -1.0),), ValueError, "constant: `value`"),
+        ("cyclic", (("base", 0.1), ("peak", 1.0), ("step_up", 2.0), ("mode", "x")), ValueError, "cyclic: `mode`"),
+        ("nope", (), ValueError, "Schedule: unknown schedule kind 'nope'"),
+        ("constant", (("value", 1.0), ("value", 2.0)), ValueError, "Schedule: parameter 'value' is given twice"),
+        ("constant", (("vale", 1.0),), ValueError, "Schedule: constant has no parameter(s) 'vale'"),
+        ("constant", "value=1", TypeError, "Schedule: `params`"),
+    ],
+)
+def test_schedule_constructor_and_unpickling_validate(kind: Any, params: Any, exc: type[Exception], shown: str) -> None:
+    import pickle
+
+    class Edited:  # what an edited pickle holds
+        def __reduce__(self) -> tuple[Any, ...]:
+            return (lr.Schedule, (kind, params))
+
+    with pytest.raises(exc) as info:
+        lr.Schedule(kind, params)
+    assert str(info.value).startswith(shown), str(info.value)
+    with pytest.raises(exc) as info:
+        pickle.loads(pickle.dumps(Edited()))
+    assert str(info.value).startswith(shown), str(info.value)
+
+
+def test_schedule_constructor_rebuilds_the_canonical_node() -> None:
+    s = lr.Schedule("cosine", (("init", 1), ("steps", 10)))
+    assert s == lr.cosine(init=1, steps=10) and s.params == lr.cosine(init=1, steps=10).params
+    assert lr.Schedule("multistep", (("init", 1.0), ("milestones", np.array([2, 4])))) == lr.multistep(
+        init=1, milestones=[2, 4])
+
+
+def test_depth_limit_everywhere() -> None:
+    import copy
+    import pickle
+
+    s = lr.constant(value=1.0)
+    for _ in range(63):
+        s = lr.warmup(s, steps=2)
+    for same in (lr.parse(repr(s)), lr.from_json(s.to_json()), pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert same == s and hash(same) == hash(s)
+    assert copy.deepcopy(s) is s and copy.copy(s) is s
+    with pytest.raises(ValueError, match="warmup: `schedule` nests 64 levels deep, so this warmup would nest 65; "
+                                         "schedules nest at most 64 levels"):
+        lr.warmup(s, steps=2)
+    with pytest.raises(ValueError, match="parse: the expression nests schedules 65 levels deep"):
+        lr.parse(f"warmup({s!r}, steps=2)")
+    with pytest.raises(ValueError, match="from_dict: the schedule nests 65 levels deep"):
+        lr.from_dict({"kind": "warmup", "schedule": s.to_dict(), "steps": 2})
