@@ -3,8 +3,12 @@ the parameter and the value: ``cosine: `steps` must be > 0; got steps=0``."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -377,3 +381,13 @@ def test_depth_limit_everywhere() -> None:
         lr.parse(f"warmup({s!r}, steps=2)")
     with pytest.raises(ValueError, match="from_dict: the schedule nests 65 levels deep"):
         lr.from_dict({"kind": "warmup", "schedule": s.to_dict(), "steps": 2})
+
+
+def test_readme_untrusted_input_snippet_prints_what_it_says() -> None:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "from a config file" in b)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(block, {})
+    promised = [line.split("# ", 1)[1] for line in block.splitlines() if line.strip().startswith("print(err)")]
+    assert out.getvalue().splitlines() == promised

@@ -460,3 +460,4 @@ def test_a_loaded_state_resumes_exactly() -> None:
         state = q.update(state, m)
         resumed.append(state)
     assert resumed == states[30:]
+
