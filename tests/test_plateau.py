@@ -460,4 +460,3 @@ def test_a_loaded_state_resumes_exactly() -> None:
         state = q.update(state, m)
         resumed.append(state)
     assert resumed == states[30:]
-
