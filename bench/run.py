@@ -206,8 +206,9 @@ STARTUP_SPLIT = textwrap.dedent(
     """
 )
 PHASES = ("import lrcore", "first s(t)", "first s.array(1000)", "first parallel s.array(2**20)")
-# Issue 11's targets for the cumulative cold times (import, + s(t), + s.array(1000)).
-COLD_TARGETS = {1: 1.5, 2: 3.0}
+# Issue 11's targets for the cold time since the process started, by phase (1-based, as PHASES):
+# up to the first s(t), and up to the first s.array(1000).
+COLD_TARGETS = {2: 1.5, 3: 3.0}
 README_PLOT = ["plot", "warmup(cosine(init=3e-4, steps=9000, final=3e-5), steps=1000)", "--steps", "10000"]
 FLOOR_MODULE = textwrap.dedent(
     """
@@ -326,15 +327,23 @@ def bench_startup(table: Table, repeat: int, together: int, *, cold: bool = True
                         raise RuntimeError(f"concurrent start-up failed: {Path(err.name).read_text()[-500:]}")
             time.sleep(0.005)
         at_once = statistics.median(walls.values())
+        all_done = max(walls.values())
         one_by_one = _env(empty_cache())
-        serial = statistics.median(_process(code, one_by_one, cwd)[0] for _ in range(together))
-        table.add(group, f"{together} processes one after another on one empty cache, per process", serial, serial)
+        in_turn = [_process(code, one_by_one, cwd)[0] for _ in range(together)]
+        serial = statistics.median(in_turn)
+        table.add(
+            group,
+            f"{together} processes one after another on one empty cache, per process",
+            serial,
+            serial,
+            f"all done after {sum(in_turn):.1f} s",
+        )
         table.add(
             group,
             f"{together} processes started together on one empty cache, per process",
             at_once,
             serial,
-            "must not be slower than one after another",
+            f"all done after {all_done:.1f} s; must not be slower than one after another",
         )
 
 
