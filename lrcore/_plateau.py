@@ -53,10 +53,13 @@ def _state_fields(where: str, data: dict[str, Any]) -> dict[str, Any]:
     best = data["best"]
     if isinstance(best, (bool, np.bool_)) or not isinstance(best, numbers.Real):
         raise check.fail(where, "best", "must be a real number", best, TypeError)
-    if math.isnan(float(best)):
+    value = check.as_float(best)
+    if value is None:
+        raise check.fail(where, "best", "must be a float (it is too large)", best)
+    if math.isnan(value):
         raise check.fail(where, "best", "must not be NaN (a NaN metric never becomes the best)", best)
     return {
-        "best": float(best),
+        "best": value,
         "num_bad": check.count(where, "num_bad", data["num_bad"]),
         "cooldown": check.count(where, "cooldown", data["cooldown"]),
         # The scale starts at 1 and only ever shrinks.

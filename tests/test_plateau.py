@@ -389,7 +389,8 @@ GOOD_SETTINGS = lr.Plateau(patience=3, min_scale=0.01, eps=1e-6).to_dict()
 BAD_STATE_FIELDS = [
     ("scale", -3.0, ValueError), ("scale", math.nan, ValueError), ("scale", math.inf, ValueError),
     ("scale", 1.5, ValueError), ("scale", "0.5", TypeError), ("scale", True, TypeError), ("scale", None, TypeError),
-    ("best", math.nan, ValueError), ("best", "1.0", TypeError), ("best", False, TypeError), ("best", [1.0], TypeError),
+    ("best", math.nan, ValueError), ("best", 10**400, ValueError),
+    ("best", "1.0", TypeError), ("best", False, TypeError), ("best", [1.0], TypeError),
     ("num_bad", -1, ValueError), ("num_bad", 1.0, TypeError), ("num_bad", True, TypeError), ("num_bad", "2", TypeError),
     ("cooldown", -2, ValueError), ("cooldown", 0.5, TypeError), ("count", -1, ValueError), ("count", None, TypeError),
     ("count", 10**400, None),
