@@ -460,6 +460,8 @@ def from_json(text: str | bytes) -> Schedule:
             f"from_json: the JSON nests deeper than Python's recursion limit ({sys.getrecursionlimit()}); "
             f"schedules nest at most {MAX_DEPTH} levels"
         ) from None
+    if isinstance(data, dict):
+        _check_nesting("from_json", data)
     return from_dict(data)
 
 

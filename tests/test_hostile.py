@@ -405,8 +405,8 @@ add("depth-parse-warmup-988", lambda: lr.parse("warmup(" * 988 + "constant(value
 add("depth-parse-repr-of-64", lambda: {"join": lr.parse(repr(chain(WRAPS["join"], DEPTH))).kind == "join"},
     holds())
 add("depth-from_json-400", lambda: lr.from_json(nested_json(400)),
-    refused(ValueError, "from_dict", None, "400 levels", f"at most {DEPTH} levels"))
-add("depth-from_json-65", lambda: lr.from_json(nested_json(65)), refused(ValueError, "from_dict", None, "65 levels"))
+    refused(ValueError, "from_json", None, "400 levels", f"at most {DEPTH} levels"))
+add("depth-from_json-65", lambda: lr.from_json(nested_json(65)), refused(ValueError, "from_json", None, "65 levels"))
 add("depth-from_json-64", lambda: lr.from_json(nested_json(64))(1), equal(1.0))
 add("depth-from_json-100000", lambda: lr.from_json(nested_json(100_000)), refused(ValueError, "from_json"))
 add("depth-from_json-lists-100000", lambda: lr.from_json('{"kind": "constant", "value": ' + "[" * 100_000
