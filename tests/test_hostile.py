@@ -270,6 +270,14 @@ def torch_resume_at(t: int) -> list[float]:
     return [float(g["lr"]) for g in opt.param_groups]
 
 
+def keras_from_config(schedule: dict[str, Any], steps: int) -> list[float]:
+    """What keras.saving.load_model does with a saved lrcore Schedule (its config from the file)."""
+    from lrcore.adapters.keras import Schedule
+
+    restored = Schedule.from_config({"schedule": schedule, "steps": steps, "scale": 1.0, "plateau_state": None})
+    return [float(restored(t)) for t in range(steps)]
+
+
 def array_equals_scalar(s: lr.Schedule, n: int, start: float) -> dict[str, bool]:
     got = s.array(n, start=start)
     return {f"t={start + i!r}": float(got[i]) == s(start + i) for i in range(n)}
@@ -295,6 +303,8 @@ add("restarts-in-join-huge-t", lambda: lr.join([C1, CR(init=1, period=1, period_
     within(0.0, 1.0))
 add("restarts-cli-table", lambda: cli("table", "cosine_restarts(init=1, period=1, period_mult=1e308)", "--steps", "3"),
     cli_exit(0))
+add("restarts-keras-load", lambda: keras_from_config(CR(init=1, period=1, period_mult=1e308).to_dict(), 3),
+    equal(1.0, 1.0, 1.0))
 add("restarts-torch-resume-huge-t", lambda: torch_resume_at(10**300),
     either(refused(ValueError, "Scheduler.load_state_dict", "t"), within(0.0, 1.0)))
 add("restarts-torch-resume-2**60", lambda: torch_resume_at(2**60),
@@ -435,6 +445,8 @@ add("huge-int-cosine-steps", lambda: lr.cosine(init=1, steps=10**400), refused(V
 add("huge-int-milestone", lambda: lr.multistep(init=1, milestones=[1, 10**400]),
     refused(ValueError, "multistep", "milestones"))
 add("huge-int-scale", lambda: C1 * 10**400, refused(ValueError, "scale", "factor"))
+add("huge-int-parse-5000-digits", lambda: lr.parse("constant(value=1" + "0" * 5000 + ")"),
+    refused(ValueError, "parse", None, "5001 digits"))
 add("huge-int-parse", lambda: lr.parse("constant(value=1" + "0" * 400 + ")"), refused(ValueError, "constant", "value"))
 add("huge-int-time", lambda: C1(10**400), refused(ValueError, "schedule time `t`", None, "got t=1e+400"))
 add("huge-int-time-negative", lambda: C1(-(10**400)), refused(ValueError, "schedule time `t`"))
