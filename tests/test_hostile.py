@@ -596,6 +596,9 @@ def _decode(value: Any) -> Any:
 
 def serve(names: list[str]) -> None:
     """Run the named cases in order, one line per event on the original stdout."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a case that aborts leaves no core file behind
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever else writes to stdout cannot garble the channel
     for name in names:
@@ -615,9 +618,9 @@ def run_cases(names: list[str], case_timeout: float = CASE_TIMEOUT) -> dict[str,
     results: dict[str, Outcome] = {}
     pending = list(names)
     while pending:
-        with tempfile.TemporaryFile() as errors:
+        with tempfile.TemporaryFile() as errors, tempfile.TemporaryDirectory() as cwd:
             proc = subprocess.Popen([sys.executable, "-c", WORKER, *pending], stdout=subprocess.PIPE,
-                                    stderr=errors, cwd=HERE)
+                                    stderr=errors, cwd=cwd)
             assert proc.stdout is not None
             fd, buffer, current = proc.stdout.fileno(), b"", None
             deadline = time.monotonic() + STARTUP_TIMEOUT
