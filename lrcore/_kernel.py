@@ -651,24 +651,21 @@ def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
     """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
     chain (the common case), the common kinds get loops of their own with the
     parameters hoisted, which LLVM vectorises; same formulas as _leaf.  Adding the
-    constant 0.0 leaves a time unchanged (times are never -0.0)."""
-    if nc <= 1:
-        c = chain[0] if nc == 1 else 0.0
-        if kind == CONSTANT:
-            v = prog[o]
-            for k in range(n):
-                dst[off + k] = v
-        elif kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
-            init, steps, final = prog[o], prog[o + 1], prog[o + 2]
-            for k in range(n):
-                dst[off + k] = _cosine_plain(init, steps, final, (t0 + (i0 + k)) + c)
-        elif kind == LINEAR:
-            start, end, steps = prog[o], prog[o + 1], prog[o + 2]
-            for k in range(n):
-                dst[off + k] = _linear(start, end, steps, (t0 + (i0 + k)) + c)
-        else:
-            for k in range(n):
-                dst[off + k] = _leaf(prog, kind, o, (t0 + (i0 + k)) + c)
+    constant 0.0 leaves a time unchanged (times are never -0.0).  Every other case
+    shares one loop, so _leaf is compiled into this function once."""
+    c = chain[0] if nc == 1 else 0.0
+    if kind == CONSTANT:
+        v = prog[o]
+        for k in range(n):
+            dst[off + k] = v
+    elif nc <= 1 and kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
+        init, steps, final = prog[o], prog[o + 1], prog[o + 2]
+        for k in range(n):
+            dst[off + k] = _cosine_plain(init, steps, final, (t0 + (i0 + k)) + c)
+    elif nc <= 1 and kind == LINEAR:
+        start, end, steps = prog[o], prog[o + 1], prog[o + 2]
+        for k in range(n):
+            dst[off + k] = _linear(start, end, steps, (t0 + (i0 + k)) + c)
     else:
         for k in range(n):
             dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))

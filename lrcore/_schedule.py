@@ -189,7 +189,7 @@ class Schedule:
                 out = np.fromiter((scalar(x) for x in flat.tolist()), np.float64, flat.shape[0])
             else:
                 out = np.empty(flat.shape[0])
-                jit.eval_many(prog, flat, out)
+                jit.many(prog, flat, out)
             return out.reshape(ts.shape)
         return self._program()[2](check.time(t))
 
@@ -214,11 +214,11 @@ class Schedule:
             threads = _runtime.parallel_threads()
             if threads:
                 try:
-                    jit.fill_parallel(prog, t0, out, threads)
+                    jit.parallel(prog, t0, out, threads)
                 finally:
                     _runtime.release_parallel()
                 return out
-        jit.fill_serial(prog, t0, out)
+        jit.serial(prog, t0, out)
         return out
 
     def chunks(self, n: int, size: int = 1 << 20, *, start: float = 0, dtype: Any = np.float64) -> Iterator[np.ndarray]:

@@ -288,3 +288,19 @@ def test_ndarray_calls_keep_shape_and_order() -> None:
     assert s(np.array([], dtype=np.float64)).shape == (0,)
     np.testing.assert_array_equal(s(np.arange(10)), s(np.arange(10, dtype=np.float32)))
     np.testing.assert_array_equal(s([0, 1, 2.5]), [s(0), s(1), s(2.5)])
+
+
+def test_first_compilations_of_concurrent_processes_take_turns(tmp_path: Any) -> None:
+    """Processes starting together hold the compile lock one at a time (so one compiles and the
+    others load its cache, rather than all compiling at once): their locked spans never overlap."""
+    code = (
+        "import sys, time, lrcore._jit as j\n"
+        "with j._compiling():\n"
+        "    a = time.monotonic(); time.sleep(0.3); b = time.monotonic()\n"
+        "print(a, b)\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    spans = sorted(tuple(map(float, p.communicate(timeout=120)[0].split())) for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    for (_, end), (begin, _) in itertools.pairwise(spans):
+        assert end <= begin, spans
