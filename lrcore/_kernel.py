@@ -296,6 +296,8 @@ def exponential(prog, o, t):
 
 
 def inverse_time(prog, o, t):
+    if prog[o + 1] == 0.0:
+        return prog[o]  # no decay, also where t / every overflows (0 * inf)
     e = _floor_div(t, prog[o + 2]) if prog[o + 3] != 0.0 else t / prog[o + 2]
     return prog[o] / (1.0 + prog[o + 1] * e)
 
@@ -421,7 +423,10 @@ def inverse_sqrt(prog, o, t):
     peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
     if t < warmup:
         return peak * (t / warmup)
-    return peak / math.sqrt((t - warmup + timescale) / timescale)
+    span = t - warmup + timescale
+    if span > BIG:  # overflowed: the same ratio, taken apart
+        return peak / math.sqrt((t - warmup) / timescale + 1.0)
+    return peak / math.sqrt(span / timescale)
 
 
 def wsd(prog, o, t):
@@ -529,7 +534,7 @@ def _branch(prog, kind, o, kids, t):
         if t < prog[o]:
             return -1, 0.0
         return int(prog[kids]), t - prog[o]
-    return int(prog[kids]), t + prog[o]  # SHIFT
+    return int(prog[kids]), min(t + prog[o], BIG)  # SHIFT; a time past the largest float is the largest float
 
 
 # -- the scalar interpreter -------------------------------------------------------
@@ -630,7 +635,7 @@ def eval_many(prog, ts, out):
 def _time(t0, i, chain, nc):
     x = t0 + i
     for j in range(nc):
-        x = x + chain[j]
+        x = min(x + chain[j], BIG)  # as _branch: a shift past the largest float stops there
     return x
 
 
@@ -651,7 +656,8 @@ def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
     """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
     chain (the common case), the common kinds get loops of their own with the
     parameters hoisted, which LLVM vectorises; same formulas as _leaf.  Adding the
-    constant 0.0 leaves a time unchanged (times are never -0.0).  Every other case
+    constant 0.0 leaves a time unchanged (times are never -0.0), and a join's or a
+    warmup's negative constant never reaches BIG, so min(..., BIG) matches _branch.  Every other case
     shares one loop, so _leaf is compiled into this function once."""
     c = chain[0] if nc == 1 else 0.0
     if kind == CONSTANT:
@@ -661,11 +667,11 @@ def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
     elif nc <= 1 and kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
         init, steps, final = prog[o], prog[o + 1], prog[o + 2]
         for k in range(n):
-            dst[off + k] = _cosine_plain(init, steps, final, (t0 + (i0 + k)) + c)
+            dst[off + k] = _cosine_plain(init, steps, final, min((t0 + (i0 + k)) + c, BIG))
     elif nc <= 1 and kind == LINEAR:
         start, end, steps = prog[o], prog[o + 1], prog[o + 2]
         for k in range(n):
-            dst[off + k] = _linear(start, end, steps, (t0 + (i0 + k)) + c)
+            dst[off + k] = _linear(start, end, steps, min((t0 + (i0 + k)) + c, BIG))
     else:
         for k in range(n):
             dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))
@@ -678,7 +684,7 @@ def _fill_ramp(prog, o, t0, i0, chain, nc, dst, off, n):
         c = chain[0] if nc == 1 else 0.0
         # The shape as a literal lets LLVM drop the other shapes and vectorise this loop.
         for k in range(n):
-            dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, (t0 + (i0 + k)) + c)
+            dst[off + k] = _ramp(steps, start, SHAPE_LINEAR, target, min((t0 + (i0 + k)) + c, BIG))
     else:
         for k in range(n):
             dst[off + k] = _ramp(steps, start, shape, target, _time(t0, i0 + k, chain, nc))

@@ -78,7 +78,8 @@ def _warmup(p: tuple[float, ...], child: Scalar) -> Scalar:
 
 
 def _shift(by: float, child: Scalar) -> Scalar:
-    return lambda t: child(t + by)
+    big = K.BIG
+    return lambda t: child(min(t + by, big))  # as _kernel._branch
 
 
 def _post(code: int, p: tuple[float, ...], child: Scalar) -> Scalar:
