@@ -23,16 +23,33 @@ class PlateauState:
     count: int = 0
 
     def __post_init__(self) -> None:
-        for name, value in _state_fields("PlateauState", asdict(self)).items():
+        for name, value in _state_fields("PlateauState", _state_dict(self)).items():
             object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _state_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> PlateauState:
         """The state ``to_dict`` saved; every field is checked (a bad checkpoint raises, naming it)."""
         return cls(**_state_fields("PlateauState.from_dict", _fields_of("PlateauState.from_dict", cls, data)))
+
+
+_STATE_NAMES = ("best", "num_bad", "cooldown", "scale", "count")
+
+
+def _state_dict(state: PlateauState) -> dict[str, Any]:
+    """The fields as a dict (asdict without its deep copies)."""
+    return {name: getattr(state, name) for name in _STATE_NAMES}
+
+
+def _next_state(best: float, num_bad: int, cooldown: int, scale: float, count: int) -> PlateauState:
+    """A state the controller computed from a checked one: valid by construction, so not checked
+    again (``Plateau.update`` runs once per evaluation, inside training loops)."""
+    state = object.__new__(PlateauState)
+    for name, value in zip(_STATE_NAMES, (best, num_bad, cooldown, scale, count), strict=True):
+        object.__setattr__(state, name, value)
+    return state
 
 
 def _fields_of(where: str, cls: type, data: Any) -> dict[str, Any]:
@@ -186,7 +203,7 @@ class Plateau:
                 scale = reduced
             cooldown = self.cooldown
             num_bad = 0
-        return PlateauState(best=best, num_bad=num_bad, cooldown=cooldown, scale=scale, count=state.count + 1)
+        return _next_state(best, num_bad, cooldown, scale, state.count + 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
