@@ -12,13 +12,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import jax
+import keras
 import numpy as np
 import pytest
 
 import lrcore as lr
 
-keras = pytest.importorskip("keras")
-jax = pytest.importorskip("jax")
 jnp = jax.numpy
 SCHEDULES = keras.optimizers.schedules
 

@@ -13,13 +13,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import numpy as np
+import optax
 import pytest
 
 import lrcore as lr
 
-optax = pytest.importorskip("optax")
-jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
 RANDOM_CONFIGS = 30

@@ -12,11 +12,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 import lrcore as lr
-
-torch = pytest.importorskip("torch")
-
 from lrcore.convert._timm import BUILDERS  # noqa: E402
 
 RTOL = 1e-9

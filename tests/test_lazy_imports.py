@@ -42,7 +42,6 @@ def test_importing_lrcore_and_its_adapters_package_loads_no_framework():
     [("torch", ("torch",)), ("optax", ("jax",)), ("keras", ("keras", "jax", "matplotlib"))],
 )
 def test_each_adapter_imports_only_its_framework(adapter, own):
-    pytest.importorskip(own[0])
     others = tuple(name for name in HEAVY if name not in own and name != "optax")
     run = _run(
         f"""
@@ -56,7 +55,6 @@ def test_each_adapter_imports_only_its_framework(adapter, own):
 
 
 def test_the_torch_adapter_module_sees_the_real_torch():
-    pytest.importorskip("torch")
     run = _run(
         """
         import sys, lrcore.adapters.torch as adapter

@@ -8,11 +8,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 
 import lrcore as lr
-
-matplotlib = pytest.importorskip("matplotlib")
-from matplotlib.figure import Figure  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
