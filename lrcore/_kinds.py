@@ -1,7 +1,8 @@
 """Every schedule kind and combinator: validation, kernel encoding and horizon.
 
 Each constructor checks all of its arguments and returns a ``Schedule`` node;
-the formulas themselves live once, in ``_kernel._leaf`` and the interpreters.
+the formulas themselves live once, in ``_kernel`` (one function per kind, which
+``_kernel._leaf`` dispatches to, and the combinators' pieces beside them).
 """
 
 from __future__ import annotations

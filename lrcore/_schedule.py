@@ -1,8 +1,9 @@
 """The Schedule value: an immutable tree of (kind, parameters) nodes.
 
 A schedule is data.  Constructors in ``_kinds.py`` validate their arguments and
-build a node; the node compiles once (lazily) to the flat program that the
-numba kernel in ``_kernel.py`` evaluates.
+build a node; the node compiles once (lazily) to the flat program of
+``_kernel.py``, which ``_pure`` evaluates in plain Python (``s(t)``, short
+arrays) and ``_jit`` runs compiled by numba (long arrays).
 """
 
 from __future__ import annotations
@@ -526,6 +527,3 @@ def register(
 
     return wrap
 
-
-def is_finite_horizon(h: float | None) -> bool:
-    return h is not None and math.isfinite(h)

@@ -1,7 +1,7 @@
 """An independent reference for every lrcore kind and combinator, in plain Python.
 
-Written from the formulas of the public contract (API.md) and the constructors'
-docstrings; it never imports lrcore.  Each ``ref_<kind>(t, **params)`` takes the
+Written from the formulas of the public contract (the README and the constructors'
+docstrings); it never imports lrcore.  Each ``ref_<kind>(t, **params)`` takes the
 parameters under the names ``Schedule.to_dict()`` uses; combinators take
 reference callables.  ``build(spec)`` turns a ``to_dict()``-shaped dict into a
 reference callable, so one spec drives both lrcore and the reference.
