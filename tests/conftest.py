@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 import types
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
@@ -44,3 +45,14 @@ def load_timm_scheduler() -> types.ModuleType:
 @pytest.fixture(scope="session")
 def timm_scheduler() -> types.ModuleType:
     return load_timm_scheduler()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models: one intra-op thread is fastest, and fair to the other processes on a small machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,9 +9,6 @@ changes mid-epoch, and for ``"epoch"`` within an epoch whose t does not move.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -219,17 +216,3 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
         exec(compile(code, "README.md", "exec"), namespace)
     sched = namespace["trainer"].lr_scheduler_configs[0].scheduler
     assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # validated every 50 steps, each fed
-
-
-def test_without_lightning_the_import_error_names_the_extra():
-    code = """
-        import sys
-        sys.modules["lightning"] = None  # as if it were not installed
-        try:
-            import lrcore.adapters.lightning
-        except ImportError as err:
-            print(err)
-        """
-    run = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "lrcore.adapters.lightning needs Lightning: pip install 'lrcore[lightning]'"

@@ -29,12 +29,7 @@ from lrcore.adapters.torch import find_lr
 START, END, STEPS = 1e-6, 10.0, 100
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def setup(problem: str) -> tuple[list, Any, Any, Any]:

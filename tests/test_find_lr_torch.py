@@ -16,13 +16,7 @@ from lrcore.adapters.torch import find_lr
 F = nn.functional
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one intra-op thread is fastest, and fair to the other processes on a small machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def classification() -> tuple[list[tuple[torch.Tensor, torch.Tensor]], Any]:
