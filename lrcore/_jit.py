@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import threading
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -44,8 +43,7 @@ fill_parallel = _globals["fill_parallel"]
 eval_many = _globals["eval_many"]
 
 
-_ready: set[tuple[str, str]] = set()
-_ready_lock = threading.Lock()
+_ready: set[tuple[str, str]] = set()  # set.add is atomic: threads need no lock of their own
 
 
 @contextlib.contextmanager
@@ -71,8 +69,7 @@ def _call(name: str, key: str, *args: Any) -> Any:
         return _globals[name](*args)
     with _compiling():
         result = _globals[name](*args)
-    with _ready_lock:
-        _ready.add((name, key))
+    _ready.add((name, key))
     return result
 
 
