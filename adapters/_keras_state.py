@@ -19,6 +19,7 @@ import numpy as np
 from lrcore import PlateauState, from_dict
 from lrcore import Schedule as LRSchedule
 from lrcore import _validate as check
+from lrcore._table import table
 
 SAVER = "lrcore_plateau_state"  # the optimizer attribute; Keras saves it under optimizer/<SAVER>
 # With the schedule's scale, what a PlateauCallback resumes from; epoch: the last one it saw.
@@ -30,8 +31,6 @@ Plateau = tuple[PlateauState, int]  # the state and the epoch of its last update
 
 def table_values(where: str, name: str, s: Any, steps: Any) -> np.ndarray:
     """The lookup table of `s` in Keras' float type, every value finite."""
-    from .sgd import table
-
     if not isinstance(s, LRSchedule):
         raise check.fail(where, name, "must be an lrcore Schedule", s, TypeError)
     dtype = np.dtype(keras.config.floatx())

@@ -17,8 +17,7 @@ import numpy as np
 
 from lrcore import Schedule
 from lrcore import _validate as check
-
-from .sgd import table
+from lrcore._table import table
 
 try:
     import jax

@@ -11,49 +11,17 @@ A loop asks for its learning rates once, as an array: ``lrs = s.array(n)`` (or
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from lrcore import Schedule, iterate
 from lrcore import _validate as check
+from lrcore import iterate
 from lrcore._runtime import njit  # numba's njit, caching only where a cache directory is writable
+from lrcore._table import MAX_TABLE, table  # the table graph adapters index; public here as before
 
 __all__ = ["MAX_TABLE", "iterate", "sgd_least_squares_numba", "sgd_numpy", "table"]
-
-MAX_TABLE = 10**8  # entries; 400 MB as float32, beyond what belongs in a compiled graph
-
-
-def table(s: Schedule, steps: int | None = None, *, dtype: Any = np.float64, where: str = "table") -> np.ndarray:
-    """``values`` such that ``values[min(t, len(values) - 1)]`` is the learning rate at update t.
-
-    The length is n = ceil(s.horizon) + 1 when the horizon is finite (the value
-    holds from there on, so the lookup is exact for every t), capped at `steps`
-    when given; a schedule without a finite horizon needs `steps` and is exact
-    for t < steps, then holds s(steps - 1).  A table longer than `MAX_TABLE`
-    raises ValueError: pass `steps`, the length of the run.
-    """
-    if not isinstance(s, Schedule):
-        raise check.fail(where, "s", "must be an lrcore Schedule", s, TypeError)
-    horizon = s.horizon
-    size = math.ceil(horizon) + 1 if horizon is not None and math.isfinite(horizon) else None
-    if steps is not None:
-        steps = check.count(where, "steps", steps)
-        if steps == 0:
-            raise check.fail(where, "steps", "must be > 0", steps)
-        size = steps if size is None else min(size, steps)
-    if size is None:
-        rule = f"is required for a schedule without a finite horizon ({s.kind}); pass the run's length"
-        raise check.fail(where, "steps", rule, steps)
-    if size > MAX_TABLE:
-        rule = f"must be <= {MAX_TABLE:.0e} (the table of values is held in memory)"
-        if steps is None:
-            rule = f"is required: horizon {horizon:g} needs a table longer than {MAX_TABLE:.0e}; pass the run's length"
-        raise check.fail(where, "steps", rule, steps)
-    return s.array(size, dtype=dtype)
-
 
 def _lrs(where: str, lrs: Any) -> np.ndarray:
     values = np.asarray(lrs, dtype=np.float64)

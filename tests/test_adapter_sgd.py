@@ -69,6 +69,13 @@ def test_iterate_is_the_core_iterator():
     assert [next(values) for _ in range(5)] == SCHEDULE.array(5, start=100).tolist()
 
 
+def test_table_is_the_core_table():
+    # Documented as lrcore.adapters.sgd.table; it lives in the core, where the optax and Keras adapters import it.
+    from lrcore import _table
+
+    assert sgd.table is _table.table and sgd.MAX_TABLE == _table.MAX_TABLE == 10**8
+
+
 def test_table_rule():
     # A finite horizon: ceil(horizon) + 1 values, exact for every t with index min(t, n - 1).
     s = lr.one_cycle(peak=0.1, steps=99.5)
