@@ -8,15 +8,13 @@ import sys
 import textwrap
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import lrcore as lr
-
-optax = pytest.importorskip("optax")
-import jax.numpy as jnp  # noqa: E402
-
-from lrcore.adapters.optax import schedule  # noqa: E402
+from lrcore.adapters.optax import schedule
 
 WARMUP_COSINE = lr.warmup(lr.cosine(init=0.1, steps=150, final=0.001), steps=30)
 INT32_MAX = 2**31 - 1
