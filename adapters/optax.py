@@ -5,7 +5,9 @@ every step, so the values are tabulated once (``lrcore.adapters.sgd.table``) and
 looked up in-graph: ``lr(count) = values[clip(count, 0, n - 1)]``.  With a finite
 horizon n = ceil(horizon) + 1 and every count is exact; otherwise `steps` is
 required, counts below it are exact and later ones hold ``s(steps - 1)``.  Values
-are float32 (each rounded once from float64), float64 under ``jax_enable_x64``.
+are float32 (each rounded once from float64), float64 under ``jax_enable_x64``; a
+schedule with a value that is not finite in that type (float32 overflows above about
+3.4e38) is refused with a ValueError, when built and again if the type changes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from lrcore import Schedule
 from lrcore import _validate as check
-from lrcore._table import table
+from lrcore._table import require_finite, table
 
 try:
     import jax
@@ -31,6 +33,13 @@ except ModuleNotFoundError as err:
 from ._find_optax import find_lr  # noqa: E402 (needs jax)
 
 __all__ = ["TableSchedule", "find_lr", "schedule"]
+
+WHERE = "optax.schedule"
+
+
+def _float_type() -> np.dtype:
+    """The float type of the in-graph table: float32, float64 under jax_enable_x64."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
 
 
 class TableSchedule:
@@ -49,9 +58,10 @@ class TableSchedule:
 
     def _table(self) -> jax.Array:
         # The dtype follows jax_enable_x64 at call (trace) time; one device copy per dtype.
-        dtype = np.dtype(jax.dtypes.canonicalize_dtype(np.float64))
+        dtype = _float_type()
         values = self._on_device.get(dtype)
         if values is None:
+            require_finite(self.values, dtype, where=WHERE, name="s", s=self.schedule)
             host = self.values if dtype == np.float64 else self.values.astype(dtype)
             with jax.ensure_compile_time_eval():  # a concrete array even when first called under jit
                 values = self._on_device[dtype] = jnp.asarray(host)
@@ -62,7 +72,7 @@ class TableSchedule:
             count = min(max(int(count), 0), self.size - 1)  # a host integer may exceed int32
         step = jnp.asarray(count)
         if not jnp.issubdtype(step.dtype, jnp.integer):
-            raise check.fail("optax.schedule", "count", f"must be an integer step count (dtype {step.dtype})", count,
+            raise check.fail(WHERE, "count", f"must be an integer step count (dtype {step.dtype})", count,
                              TypeError)
         # Clip before indexing: a negative index would wrap around; int32 counts saturate at 2**31 - 1.
         return self._table()[jnp.clip(step, 0, self.size - 1)]
@@ -76,8 +86,11 @@ def schedule(s: Schedule, steps: int | None = None) -> TableSchedule:
 
     `steps` is required when `s` has no finite horizon (periodic or unbounded kinds),
     or when the horizon exceeds ``lrcore.adapters.sgd.MAX_TABLE``; it also caps the
-    table: counts from `steps` on hold ``s(steps - 1)``.
+    table: counts from `steps` on hold ``s(steps - 1)``.  A value that is not finite
+    in the table's float type (float32 unless ``jax_enable_x64``) raises ValueError.
     """
     if not isinstance(s, Schedule):
-        raise check.fail("optax.schedule", "s", "must be an lrcore Schedule", s, TypeError)
-    return TableSchedule(s, table(s, steps, where="optax.schedule"))
+        raise check.fail(WHERE, "s", "must be an lrcore Schedule", s, TypeError)
+    values = table(s, steps, where=WHERE)
+    require_finite(values, _float_type(), where=WHERE, name="s", s=s)  # here, not first inside a jit trace
+    return TableSchedule(s, values)

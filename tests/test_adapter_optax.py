@@ -113,7 +113,7 @@ def test_float64_values_with_jax_enable_x64():
     # jax_enable_x64 is process-wide: set it in a fresh interpreter.
     code = textwrap.dedent(
         """
-        import jax, jax.numpy as jnp, numpy as np, lrcore as lr
+        import jax, jax.numpy as jnp, numpy as np, optax, lrcore as lr
         from lrcore.adapters.optax import schedule
         assert jax.config.jax_enable_x64
         s = lr.warmup(lr.cosine(init=0.1, steps=150, final=0.001), steps=30)
@@ -123,13 +123,41 @@ def test_float64_values_with_jax_enable_x64():
         assert float(f(jnp.int64(2**40))) == s(180)
         e = lr.exponential(init=0.1, gamma=0.99)
         assert np.asarray(jax.jit(jax.vmap(schedule(e, steps=500)))(jnp.arange(500))).tolist() == e.array(500).tolist()
+        # Beyond float32's range but finite in float64: accepted, and real optax reads it as it is.
+        big = lr.constant(value=1e39)
+        opt = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule(big))
+        assert float(opt.init(jnp.zeros(2)).hyperparams["learning_rate"]) == 1e39
+        # Switched to float32 later, the table is refused where it is first needed, not filled with inf.
+        jax.config.update("jax_enable_x64", False)
+        try:
+            opt.init(jnp.zeros(2, jnp.float32))
+        except ValueError as err:
+            print(err)
         print("ok")
         """
     )
     env = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "ok"
+    refused = "optax.schedule: `s` must have values that are finite in float32; got s=constant(value=1e+39)"
+    assert run.stdout.splitlines() == [refused, "ok"]
+
+
+def test_values_beyond_float32_are_refused_by_name():
+    # float32 (jax_enable_x64 off) overflows to inf from 2**128 - 2**103 (a tie, rounded to even, up):
+    # numpy's cast is the reference for where a value stops being finite.
+    tie = 2.0**128 - 2.0**103
+    below = float(np.nextafter(tie, 0))
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.float32(tie)) and np.float32(below) == np.finfo(np.float32).max
+    for s in (lr.constant(value=tie), lr.one_cycle(peak=1e39, steps=99), lr.exponential(init=1e30, gamma=10.0)):
+        with pytest.raises(ValueError) as err:
+            schedule(s, steps=20)
+        assert str(err.value) == f"optax.schedule: `s` must have values that are finite in float32; got s={s!r}"
+    # The largest value that rounds to a finite float32 passes, and real optax reads it rounded once.
+    opt = optax.inject_hyperparams(optax.sgd)(learning_rate=schedule(lr.constant(value=below)))
+    lr0 = opt.init(jnp.zeros(2)).hyperparams["learning_rate"]
+    assert lr0.dtype == jnp.float32 and float(lr0) == float(np.finfo(np.float32).max)
 
 
 def test_bad_arguments_are_named():
