@@ -15,12 +15,15 @@ the *program*; the interpreters read it and nothing else::
     prog[2]            scratch rows the array interpreter needs
     prog[3 + 4*i ...]  node i: kind code, params offset, children offset, n children
     prog[children offset + j]  index of child j
-    prog[params offset ...]    the node's float parameters (layout per kind below)
+    prog[params offset ...]    the node's float parameters (a leaf's: its formula's
+                               arguments; a combinator's: the comment at its code)
 
 Inputs were validated in Python, so the formulas assume them valid; they never
 loop without bound and never return NaN or inf for valid parameters (growing
-kinds saturate at the largest float).  Kind codes are literals of this module
-so that editing them invalidates numba's cache together with the code.
+kinds saturate at the largest float).  Kind codes are defined here (a leaf's is
+its formula's position in ``LEAVES``) so that editing them invalidates numba's
+cache together with the code; the two generated dispatchers are compiled with
+this file as their source for the same reason.
 """
 
 from __future__ import annotations
@@ -31,33 +34,16 @@ import numpy as np
 
 prange = range  # numba's prange where compiled (``_jit``)
 
-# Leaves
-CONSTANT = 0  # value
-LINEAR = 1  # start, end, steps
-STEP = 2  # init, step_size, gamma
-MULTISTEP = 3  # init, gamma, m, milestones[m]
-EXPONENTIAL = 4  # init, gamma, every, staircase, has_end, end
-INVERSE_TIME = 5  # init, rate, every, staircase
-POLYNOMIAL = 6  # init, end, steps, power, cycle, k_decay
-COSINE = 7  # init, steps, final, exponent, k_decay, periodic
-COSINE_RESTARTS = 8  # init, period, final, period_mult, decay, k_decay
-ONE_CYCLE = 9  # peak, steps, pct_start, div_factor, final_div_factor, linear, three_phase
-CYCLIC = 10  # base, peak, step_up, step_down, mode, gamma
-PIECEWISE_CONSTANT = 11  # m, boundaries[m], values[m + 1]
-INTERPOLATE = 12  # cosine, m, times[m], values[m]
-INVERSE_SQRT = 13  # peak, warmup, timescale
-WSD = 14  # peak, steps, warmup, decay, final, start, warmup_shape, decay_shape
-TANH_DECAY = 15  # init, steps, final, lower, upper
-CUSTOM = 16  # index into the schedule's table of functions (pure-Python evaluation only)
-# Combinators
-JOIN = 20  # m, boundaries[m]; children: m + 1
-WARMUP = 21  # steps, start, shape, target (= child(0)); children: 1
-SCALE = 22  # factor; children: 1
-ADD = 23  # offset; children: 1
-CLIP = 24  # lo, hi; children: 1
-SHIFT = 25  # by; children: 1
-PRODUCT = 26  # children: 2
-SUM = 27  # children: 2
+# Leaf kinds are numbered by their formula's position in LEAVES (below); the
+# combinators' codes follow them, from 100.
+JOIN = 100  # m, boundaries[m]; children: m + 1
+WARMUP = 101  # steps, start, shape, target (= child(0)); children: 1
+SCALE = 102  # factor; children: 1
+ADD = 103  # offset; children: 1
+CLIP = 104  # lo, hi; children: 1
+SHIFT = 105  # steps; children: 1
+PRODUCT = 106  # children: 2
+SUM = 107  # children: 2
 
 # Shape codes shared by warmup, wsd and interpolate
 SHAPE_LINEAR = 0
@@ -69,6 +55,10 @@ SHAPE_EXPONENTIAL = 3
 TRIANGULAR = 0
 TRIANGULAR2 = 1
 EXP_RANGE = 2
+
+# One-cycle annealing
+ANNEAL_COS = 0
+ANNEAL_LINEAR = 1
 
 HEADER = 3
 NODE_SIZE = 4
@@ -247,12 +237,18 @@ def _restart_cycle(t, period, mult):
     return i, t - start
 
 
-# -- one formula per kind ---------------------------------------------------
-# Each reads its parameters at prog[o], prog[o + 1], ... in the order the
-# comment at its code above gives, and returns its value at t >= 0.
+# -- one formula per kind ---------------------------------------------------------
+# A formula's arguments are its parameters, in the order they sit in the program,
+# then t: its signature *is* its layout, and the dispatchers below are generated
+# from it.  A variable-length tail is one last argument named ``rest`` (a view of
+# the program from that parameter on; pure Python passes a tuple).
 
 
-def _linear(start, end, steps, t):
+def constant(value, t):
+    return value
+
+
+def linear(start, end, steps, t):
     if t >= steps:
         return end
     # Anchored at the nearer end, so a ramp to 0 keeps full relative precision there.
@@ -261,33 +257,19 @@ def _linear(start, end, steps, t):
     return start + (end - start) * (t / steps)
 
 
-def _cosine_plain(init, steps, final, t):
-    """The common cosine (exponent 1, no k-decay, not periodic); the fast loops use it directly."""
-    return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
+def step(init, step_size, gamma, t):
+    return _scaled_power(init, gamma, _floor_div(t, step_size))
 
 
-def constant(prog, o, t):
-    return prog[o]
+def multistep(init, gamma, m, rest, t):
+    # rest: the m milestones
+    return _scaled_power(init, gamma, float(_count_le(rest, 0, int(m), t)))
 
 
-def linear(prog, o, t):
-    return _linear(prog[o], prog[o + 1], prog[o + 2], t)
-
-
-def step(prog, o, t):
-    return _scaled_power(prog[o], prog[o + 2], _floor_div(t, prog[o + 1]))
-
-
-def multistep(prog, o, t):
-    return _scaled_power(prog[o], prog[o + 1], float(_count_le(prog, o + 3, int(prog[o + 2]), t)))
-
-
-def exponential(prog, o, t):
-    init, gamma, every = prog[o], prog[o + 1], prog[o + 2]
-    e = _floor_div(t, every) if prog[o + 3] != 0.0 else t / every
+def exponential(init, gamma, every, staircase, has_end, end, t):
+    e = _floor_div(t, every) if staircase != 0.0 else t / every
     v = _scaled_power(init, gamma, e)
-    if prog[o + 4] != 0.0:
-        end = prog[o + 5]
+    if has_end != 0.0:
         if gamma < 1.0:
             v = max(v, end)
         else:
@@ -295,17 +277,16 @@ def exponential(prog, o, t):
     return v
 
 
-def inverse_time(prog, o, t):
-    if prog[o + 1] == 0.0:
-        return prog[o]  # no decay, also where t / every overflows (0 * inf)
-    e = _floor_div(t, prog[o + 2]) if prog[o + 3] != 0.0 else t / prog[o + 2]
-    return prog[o] / (1.0 + prog[o + 1] * e)
+def inverse_time(init, rate, every, staircase, t):
+    if rate == 0.0:
+        return init  # no decay, also where t / every overflows (0 * inf)
+    e = _floor_div(t, every) if staircase != 0.0 else t / every
+    return init / (1.0 + rate * e)
 
 
-def polynomial(prog, o, t):
-    init, end, steps, power, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 5]
+def polynomial(init, end, steps, power, cycle, k_decay, t):
     # Progress p and rest = 1 - p, each computed directly (no cancellation at either end).
-    if prog[o + 4] == 0.0:
+    if cycle == 0.0:
         done = min(t, steps)
         p = done / steps
         rest = (steps - done) / steps
@@ -321,15 +302,17 @@ def polynomial(prog, o, t):
             span = steps * (_floor_div(t, steps) + 1.0)
             p = t / span
             rest = (steps - into) / span
-    return (init - end) * _rest_power(p, rest, k) ** power + end
+    return (init - end) * _rest_power(p, rest, k_decay) ** power + end
 
 
-def cosine(prog, o, t):
-    init, steps, final, exponent, k = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
-    periodic = prog[o + 5] != 0.0
-    if exponent == 1.0 and k == 1.0 and not periodic:
-        return _cosine_plain(init, steps, final, t)
-    if periodic:
+def cosine_plain(init, steps, final, t):
+    """The common cosine (exponent 1, no k-decay, not periodic): the same operations as
+    ``cosine`` takes for it, with fewer arguments (the encoder picks it)."""
+    return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
+
+
+def cosine(init, steps, final, exponent, k_decay, periodic, t):
+    if periodic != 0.0:
         # The wave's phase (% is exact, so it survives any t), folded onto one
         # half-wave by the symmetry cos(pi (2 - p)) = cos(pi p).
         into = t % (2.0 * steps)
@@ -338,89 +321,82 @@ def cosine(prog, o, t):
         rest = (steps - into) / steps
     else:
         done = min(t, steps)
-        rest = _rest_power(done / steps, (steps - done) / steps, k)
+        rest = _rest_power(done / steps, (steps - done) / steps, k_decay)
     c = _cos_rise(rest)
     if exponent != 1.0:
         c = c**exponent
     return final + (init - final) * c
 
 
-def cosine_restarts(prog, o, t):
-    init, period, final = prog[o], prog[o + 1], prog[o + 2]
-    mult, decay, k = prog[o + 3], prog[o + 4], prog[o + 5]
-    i, into = _restart_cycle(t, period, mult)
-    length = _scaled_power(period, mult, i)
+def cosine_restarts(init, period, final, period_mult, decay, k_decay, t):
+    i, into = _restart_cycle(t, period, period_mult)
+    length = _scaled_power(period, period_mult, i)
     into = min(max(into, 0.0), length)
-    rest = _rest_power(into / length, (length - into) / length, k)
+    rest = _rest_power(into / length, (length - into) / length, k_decay)
     peak = _scaled_power(init, decay, i)
     return final + (peak - final) * _cos_rise(rest)
 
 
-def one_cycle(prog, o, t):
-    peak, steps, pct = prog[o], prog[o + 1], prog[o + 2]
-    initial = peak / prog[o + 3]
-    low = initial / prog[o + 4]
-    cos = prog[o + 5] == 0.0
-    up = pct * steps
+def one_cycle(peak, steps, pct_start, div_factor, final_div_factor, anneal, three_phase, t):
+    initial = peak / div_factor
+    low = initial / final_div_factor
+    cos = anneal == ANNEAL_COS
+    up = pct_start * steps
     if t >= steps:
         return low
     if t < up:
         return _anneal(cos, initial, peak, (up - t) / up)
-    if prog[o + 6] != 0.0:
+    if three_phase != 0.0:
         if t < 2.0 * up:
             return _anneal(cos, peak, initial, (2.0 * up - t) / up)
         return _anneal(cos, initial, low, (steps - t) / (steps - 2.0 * up))
     return _anneal(cos, peak, low, (steps - t) / (steps - up))
 
 
-def cyclic(prog, o, t):
-    base, peak, up, down = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-    total = up + down
-    ratio = up / total
+def cyclic(base, peak, step_up, step_down, mode, gamma, t):
+    total = step_up + step_down
+    ratio = step_up / total
     into = t % total  # exact, so the phase survives any t
     x = into / total
     if x <= ratio:
         s = x / ratio
     else:
         s = (x - 1.0) / (ratio - 1.0)
-    mode = prog[o + 4]
     height = (peak - base) * s
     if height == 0.0:
         return base  # not 0 * inf for a growing envelope
     if mode == TRIANGULAR2:
         return base + height * 0.5 ** _floor_div(t, total)
     if mode == EXP_RANGE:
-        gamma = prog[o + 5]
         if gamma > 1.0:  # a growing envelope (height > 0 here): saturates, never inf
             return min(base + _scaled_power(height, gamma, t), BIG)
         return base + height * gamma**t
     return base + height
 
 
-def piecewise_constant(prog, o, t):
-    m = int(prog[o])
-    return prog[o + 1 + m + _count_le(prog, o + 1, m, t)]
+def piecewise_constant(m, rest, t):
+    # rest: the m boundaries, then the m + 1 values
+    n = int(m)
+    return rest[n + _count_le(rest, 0, n, t)]
 
 
-def interpolate(prog, o, t):
-    m = int(prog[o + 1])
-    times = o + 2
-    values = o + 2 + m
-    i = _count_le(prog, times, m, t)  # >= 1: the first time is 0
-    if i >= m:
-        return prog[values + m - 1]
-    t0, t1 = prog[times + i - 1], prog[times + i]
-    v0, v1 = prog[values + i - 1], prog[values + i]
-    rest = (t1 - t) / (t1 - t0)
-    if prog[o] != 0.0:
-        return v1 + (v0 - v1) * _cos_rise(rest)
-    if rest < 0.5:  # anchored at the nearer point, as _linear
-        return v1 + (v0 - v1) * rest
+def interpolate(shape, m, rest, t):
+    # rest: the m times (the first is 0), then the m values
+    n = int(m)
+    i = _count_le(rest, 0, n, t)  # >= 1: the first time is 0
+    if i >= n:
+        return rest[n + n - 1]
+    t0, t1 = rest[i - 1], rest[i]
+    v0, v1 = rest[n + i - 1], rest[n + i]
+    r = (t1 - t) / (t1 - t0)
+    if shape == SHAPE_COSINE:
+        return v1 + (v0 - v1) * _cos_rise(r)
+    if r < 0.5:  # anchored at the nearer point, as linear
+        return v1 + (v0 - v1) * r
     return v0 + (v1 - v0) * ((t - t0) / (t1 - t0))
 
 
-def inverse_sqrt(prog, o, t):
-    peak, warmup, timescale = prog[o], prog[o + 1], prog[o + 2]
+def inverse_sqrt(peak, warmup, timescale, t):
     if t < warmup:
         return peak * (t / warmup)
     span = t - warmup + timescale
@@ -429,64 +405,94 @@ def inverse_sqrt(prog, o, t):
     return peak / math.sqrt(span / timescale)
 
 
-def wsd(prog, o, t):
-    peak, steps, warmup, decay = prog[o], prog[o + 1], prog[o + 2], prog[o + 3]
-    final, start = prog[o + 4], prog[o + 5]
+def wsd(peak, steps, warmup, decay, final, start, warmup_shape, decay_shape, t):
     if t < warmup:
-        return start + (peak - start) * _ease(int(prog[o + 6]), t / warmup)
+        return start + (peak - start) * _ease(int(warmup_shape), t / warmup)
     if t < steps - decay:
         return peak
     if t < steps:
         # Clamped: for a tiny decay, steps - t can round past the decay's length.
         p = max((t - (steps - decay)) / decay, 0.0)
         rest = min((steps - t) / decay, 1.0)
-        return final + (peak - final) * _fall(int(prog[o + 7]), p, rest)
+        return final + (peak - final) * _fall(int(decay_shape), p, rest)
     return final
 
 
-def tanh_decay(prog, o, t):
-    init, steps, final, lower, upper = prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4]
+def tanh_decay(init, steps, final, lower, upper, t):
     if t >= steps:
         return final
     r = t / steps
     return final + 0.5 * (init - final) * (1.0 - math.tanh(lower * (1.0 - r) + upper * r))
 
 
-def _leaf(prog, kind, o, t):
-    """Value at t >= 0 of the leaf whose parameters start at prog[o]: the formula of its kind."""
-    if kind == CONSTANT:
-        return constant(prog, o, t)
-    if kind == LINEAR:
-        return linear(prog, o, t)
-    if kind == STEP:
-        return step(prog, o, t)
-    if kind == MULTISTEP:
-        return multistep(prog, o, t)
-    if kind == EXPONENTIAL:
-        return exponential(prog, o, t)
-    if kind == INVERSE_TIME:
-        return inverse_time(prog, o, t)
-    if kind == POLYNOMIAL:
-        return polynomial(prog, o, t)
-    if kind == COSINE:
-        return cosine(prog, o, t)
-    if kind == COSINE_RESTARTS:
-        return cosine_restarts(prog, o, t)
-    if kind == ONE_CYCLE:
-        return one_cycle(prog, o, t)
-    if kind == CYCLIC:
-        return cyclic(prog, o, t)
-    if kind == PIECEWISE_CONSTANT:
-        return piecewise_constant(prog, o, t)
-    if kind == INTERPOLATE:
-        return interpolate(prog, o, t)
-    if kind == INVERSE_SQRT:
-        return inverse_sqrt(prog, o, t)
-    if kind == WSD:
-        return wsd(prog, o, t)
-    if kind == TANH_DECAY:
-        return tanh_decay(prog, o, t)
-    return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters
+# The leaf formulas: a leaf's kind code is its position here.  Add a kind's formula
+# to this tuple and register the kind (``_kinds.py``); nothing else dispatches.
+LEAVES = (
+    constant, linear, step, multistep, exponential, inverse_time, polynomial, cosine, cosine_plain,
+    cosine_restarts, one_cycle, cyclic, piecewise_constant, interpolate, inverse_sqrt, wsd, tanh_decay,
+)
+CUSTOM = len(LEAVES)  # a Python function of t (pure-Python evaluation only)
+# The leaves whose array loop gets the parameters hoisted out (LLVM vectorises these).
+HOISTED = (constant, linear, cosine_plain)
+
+
+def layout(formula):
+    """(parameter names, whether the last is the variable tail ``rest``) of a leaf formula."""
+    code = formula.__code__
+    names = code.co_varnames[: code.co_argcount - 1]  # all but t
+    return names, bool(names) and names[-1] == "rest"
+
+
+def _generate(source, name):
+    """Define the generated function `name` in this module: compiled with this file as its
+    source, so numba caches it beside the rest (its cache key covers its bytecode)."""
+    exec(compile(source, __file__, "exec"), globals())
+    return globals()[name]
+
+
+def _reads(formula, at):
+    """The call of `formula` with its parameters read from prog[at], prog[at + 1], ..."""
+    names, tail = layout(formula)
+    args = [f"prog[{at} + {j}]" for j in range(len(names) - tail)]
+    if tail:
+        args.append(f"prog[{at} + {len(names) - 1}:]")
+    return f"{formula.__name__}({', '.join(args + ['t'])})"
+
+
+def _leaf_source():
+    lines = [
+        "def _leaf(prog, kind, o, t):",
+        '    """Value at t >= 0 of the leaf whose parameters start at prog[o] (generated from LEAVES)."""',
+    ]
+    for code, formula in enumerate(LEAVES):
+        lines += [f"    if kind == {code}:", f"        return {_reads(formula, 'o')}"]
+    lines.append("    return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters")
+    return "\n".join(lines) + "\n"
+
+
+def _fill_leaf_source():
+    """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
+    chain (the common case), the HOISTED kinds read their parameters once, before a
+    loop of their own that LLVM vectorises.  Adding the constant 0.0 leaves a time
+    unchanged (times are never -0.0), and a join's or a warmup's negative constant never
+    reaches BIG, so min(..., BIG) matches _branch.  Every other case shares one loop,
+    so _leaf is compiled into this function once."""
+    lines = [
+        "def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):",
+        f'    """{_fill_leaf_source.__doc__}"""',
+        "    c = chain[0] if nc == 1 else 0.0",
+    ]
+    for formula in HOISTED:
+        names, _ = layout(formula)
+        lines.append(f"    if nc <= 1 and kind == {LEAVES.index(formula)}:")
+        lines += [f"        {name} = prog[o + {j}]" for j, name in enumerate(names)]
+        call = f"{formula.__name__}({', '.join(names)}, min((t0 + (i0 + k)) + c, BIG))"
+        lines += ["        for k in range(n):", f"            dst[off + k] = {call}", "        return"]
+    lines += ["    for k in range(n):", "        dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))"]
+    return "\n".join(lines) + "\n"
+
+
+_leaf = _generate(_leaf_source(), "_leaf")
 
 
 # -- the combinators' pieces ----------------------------------------------------
@@ -652,29 +658,7 @@ def _first_at_or_after(t0, i0, chain, nc, n, b):
     return lo
 
 
-def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
-    """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
-    chain (the common case), the common kinds get loops of their own with the
-    parameters hoisted, which LLVM vectorises; same formulas as _leaf.  Adding the
-    constant 0.0 leaves a time unchanged (times are never -0.0), and a join's or a
-    warmup's negative constant never reaches BIG, so min(..., BIG) matches _branch.  Every other case
-    shares one loop, so _leaf is compiled into this function once."""
-    c = chain[0] if nc == 1 else 0.0
-    if kind == CONSTANT:
-        v = prog[o]
-        for k in range(n):
-            dst[off + k] = v
-    elif nc <= 1 and kind == COSINE and prog[o + 3] == 1.0 and prog[o + 4] == 1.0 and prog[o + 5] == 0.0:
-        init, steps, final = prog[o], prog[o + 1], prog[o + 2]
-        for k in range(n):
-            dst[off + k] = _cosine_plain(init, steps, final, min((t0 + (i0 + k)) + c, BIG))
-    elif nc <= 1 and kind == LINEAR:
-        start, end, steps = prog[o], prog[o + 1], prog[o + 2]
-        for k in range(n):
-            dst[off + k] = _linear(start, end, steps, min((t0 + (i0 + k)) + c, BIG))
-    else:
-        for k in range(n):
-            dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))
+_fill_leaf = _generate(_fill_leaf_source(), "_fill_leaf")
 
 
 def _fill_ramp(prog, o, t0, i0, chain, nc, dst, off, n):
@@ -824,11 +808,10 @@ def fill_parallel(prog, t0, out, n_blocks):
 
 # The functions ``_jit`` compiles, callees first.
 COMPILED = (
-    "_floor", "_count_le", "_cos_rise", "_rest_power", "_ease", "_fall",
-    "_anneal", "_scaled_power", "_floor_div", "_cycle_start", "_restart_cycle", "_linear", "_cosine_plain",
-    "constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
-    "cosine_restarts", "one_cycle", "cyclic", "piecewise_constant", "interpolate", "inverse_sqrt", "wsd",
-    "tanh_decay", "_leaf", "_ramp", "_post", "_combine", "_branch", "_eval_stack", "_eval_one", "eval_many", "_time",
+    "_floor", "_count_le", "_cos_rise", "_rest_power", "_ease", "_fall", "_anneal", "_scaled_power",
+    "_floor_div", "_cycle_start", "_restart_cycle",
+    *(f.__name__ for f in LEAVES),
+    "_leaf", "_ramp", "_post", "_combine", "_branch", "_eval_stack", "_eval_one", "eval_many", "_time",
     "_first_at_or_after", "_fill_leaf", "_fill_ramp", "_push", "_fill_chunk", "_fill_range", "fill_serial",
     "fill_parallel",
 )

@@ -1,8 +1,10 @@
-"""Every schedule kind and combinator: validation, kernel encoding and horizon.
+"""Every schedule kind and combinator: its record, constructor and horizon.
 
-Each constructor checks all of its arguments and returns a ``Schedule`` node;
-the formulas themselves live once, in ``_kernel`` (one function per kind, which
-``_kernel._leaf`` dispatches to, and the combinators' pieces beside them).
+Each ``@register`` gives one kind's record (``_schedule.Kind``): the kernel
+formula it encodes to (whose arguments are its layout), the layout entries
+derived from its parameters, and its horizon.  The constructor below it checks
+all of its arguments and returns a ``Schedule`` node.  The formulas themselves
+live once, in ``_kernel``.
 """
 
 from __future__ import annotations
@@ -17,21 +19,20 @@ from ._schedule import Schedule, register
 
 SHAPES = {"linear": K.SHAPE_LINEAR, "cosine": K.SHAPE_COSINE, "sqrt": K.SHAPE_SQRT, "exponential": K.SHAPE_EXPONENTIAL}
 CYCLIC_MODES = {"triangular": K.TRIANGULAR, "triangular2": K.TRIANGULAR2, "exp_range": K.EXP_RANGE}
-
-Encoded = tuple[int, list[float], list[Schedule]]
+ANNEALS = {"cos": K.ANNEAL_COS, "linear": K.ANNEAL_LINEAR}
 
 
 def _node(kind: str, **params: Any) -> Schedule:
     return Schedule._make(kind, tuple(params.items()))
 
 
-def _leaf(code: int, *names: str) -> Callable[[Schedule], Encoded]:
-    """Encoder for a leaf whose kernel parameters are its own, in this order."""
+def _code(name: str, codes: dict[str, int]) -> Callable[[Schedule], int]:
+    """A choice parameter as the kernel's code for it."""
+    return lambda s: codes[s[name]]
 
-    def encode(s: Schedule) -> Encoded:
-        return code, [float(s[n]) for n in names], []
 
-    return encode
+def _length(name: str) -> Callable[[Schedule], int]:
+    return lambda s: len(s[name])
 
 
 def _schedule_arg(where: str, name: str, value: Any) -> Schedule:
@@ -64,13 +65,13 @@ def _later(b: float, h: float) -> float:
 # Leaves
 
 
-@register("constant", _leaf(K.CONSTANT, "value"), _fixed(0.0))
+@register("constant", formula=K.constant, horizon=_fixed(0.0))
 def constant(*, value: float) -> Schedule:
     """The same learning rate at every step."""
     return _node("constant", value=check.number("constant", "value", value, ge=0))
 
 
-@register("linear", _leaf(K.LINEAR, "start", "end", "steps"), _param("steps"))
+@register("linear", formula=K.linear, horizon=_param("steps"))
 def linear(*, start: float, end: float, steps: float) -> Schedule:
     """``start + (end - start) * t / steps`` until `steps`, then `end`."""
     w = "linear"
@@ -88,7 +89,7 @@ def _step_horizon(s: Schedule) -> float | None:
     return s["step_size"] if s["gamma"] == 0.0 else None
 
 
-@register("step", _leaf(K.STEP, "init", "step_size", "gamma"), _step_horizon)
+@register("step", formula=K.step, horizon=_step_horizon)
 def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
     """``init * gamma ** floor(t / step_size)`` (PyTorch StepLR); unbounded in t."""
     w = "step"
@@ -100,11 +101,6 @@ def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
     )
 
 
-def _encode_multistep(s: Schedule) -> Encoded:
-    ms = list(s["milestones"])
-    return K.MULTISTEP, [s["init"], s["gamma"], float(len(ms)), *ms], []
-
-
 def _multistep_horizon(s: Schedule) -> float | None:
     ms = s["milestones"]
     if not ms or s["gamma"] == 1.0 or s["init"] == 0.0:
@@ -112,7 +108,13 @@ def _multistep_horizon(s: Schedule) -> float | None:
     return ms[0] if s["gamma"] == 0.0 else ms[-1]
 
 
-@register("multistep", _encode_multistep, _multistep_horizon)
+@register(
+    "multistep",
+    formula=K.multistep,
+    rest=("milestones",),
+    derive={"m": _length("milestones")},
+    horizon=_multistep_horizon,
+)
 def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
     """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice."""
     w = "multistep"
@@ -122,12 +124,6 @@ def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -
         milestones=check.numbers_(w, "milestones", milestones, ge=0, increasing="weakly"),
         gamma=check.number(w, "gamma", gamma, ge=0),
     )
-
-
-def _encode_exponential(s: Schedule) -> Encoded:
-    end = s["end"]
-    floats = [s["init"], s["gamma"], s["every"], float(s["staircase"]), float(end is not None), end or 0.0]
-    return K.EXPONENTIAL, floats, []
 
 
 def _exponential_horizon(s: Schedule) -> float | None:
@@ -153,7 +149,12 @@ def _exponential_horizon(s: Schedule) -> float | None:
     return every * exponent * (1 + 1e-12)
 
 
-@register("exponential", _encode_exponential, _exponential_horizon)
+@register(
+    "exponential",
+    formula=K.exponential,
+    derive={"has_end": lambda s: s["end"] is not None, "end": lambda s: s["end"] or 0.0},
+    horizon=_exponential_horizon,
+)
 def exponential(
     *, init: float, gamma: float, every: float = 1.0, staircase: bool = False, end: float | None = None
 ) -> Schedule:
@@ -180,11 +181,9 @@ def exponential(
     )
 
 
-def _encode_inverse_time(s: Schedule) -> Encoded:
-    return K.INVERSE_TIME, [s["init"], s["rate"], s["every"], float(s["staircase"])], []
-
-
-@register("inverse_time", _encode_inverse_time, lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None)
+@register(
+    "inverse_time", formula=K.inverse_time, horizon=lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None
+)
 def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: bool = False) -> Schedule:
     """``init / (1 + rate * t / every)`` (floored t / every if `staircase`); Keras InverseTimeDecay."""
     w = "inverse_time"
@@ -197,12 +196,7 @@ def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: boo
     )
 
 
-def _encode_polynomial(s: Schedule) -> Encoded:
-    floats = [s["init"], s["end"], s["steps"], s["power"], float(s["cycle"]), s["k_decay"]]
-    return K.POLYNOMIAL, floats, []
-
-
-@register("polynomial", _encode_polynomial, lambda s: None if s["cycle"] else s["steps"])
+@register("polynomial", formula=K.polynomial, horizon=lambda s: None if s["cycle"] else s["steps"])
 def polynomial(
     *,
     init: float,
@@ -230,12 +224,16 @@ def polynomial(
     )
 
 
-def _encode_cosine(s: Schedule) -> Encoded:
-    floats = [s["init"], s["steps"], s["final"], s["exponent"], s["k_decay"], float(s["periodic"])]
-    return K.COSINE, floats, []
+def _plain_cosine(s: Schedule) -> bool:
+    return s["exponent"] == 1.0 and s["k_decay"] == 1.0 and not s["periodic"]
 
 
-@register("cosine", _encode_cosine, lambda s: None if s["periodic"] else s["steps"])
+@register(
+    "cosine",
+    formula=K.cosine,
+    variants=((_plain_cosine, K.cosine_plain),),
+    horizon=lambda s: None if s["periodic"] else s["steps"],
+)
 def cosine(
     *,
     init: float,
@@ -266,11 +264,7 @@ def cosine(
     )
 
 
-@register(
-    "cosine_restarts",
-    _leaf(K.COSINE_RESTARTS, "init", "period", "final", "period_mult", "decay", "k_decay"),
-    _unbounded,
-)
+@register("cosine_restarts", formula=K.cosine_restarts, horizon=_unbounded)
 def cosine_restarts(
     *,
     init: float,
@@ -293,20 +287,7 @@ def cosine_restarts(
     )
 
 
-def _encode_one_cycle(s: Schedule) -> Encoded:
-    floats = [
-        s["peak"],
-        s["steps"],
-        s["pct_start"],
-        s["div_factor"],
-        s["final_div_factor"],
-        float(s["anneal"] == "linear"),
-        float(s["three_phase"]),
-    ]
-    return K.ONE_CYCLE, floats, []
-
-
-@register("one_cycle", _encode_one_cycle, _param("steps"))
+@register("one_cycle", formula=K.one_cycle, derive={"anneal": _code("anneal", ANNEALS)}, horizon=_param("steps"))
 def one_cycle(
     *,
     peak: float,
@@ -349,13 +330,15 @@ def one_cycle(
     )
 
 
-def _encode_cyclic(s: Schedule) -> Encoded:
-    down = s["step_down"] if s["step_down"] is not None else s["step_up"]
-    floats = [s["base"], s["peak"], s["step_up"], down, float(CYCLIC_MODES[s["mode"]]), s["gamma"]]
-    return K.CYCLIC, floats, []
-
-
-@register("cyclic", _encode_cyclic, _unbounded)
+@register(
+    "cyclic",
+    formula=K.cyclic,
+    derive={
+        "step_down": lambda s: s["step_up"] if s["step_down"] is None else s["step_down"],
+        "mode": _code("mode", CYCLIC_MODES),
+    },
+    horizon=_unbounded,
+)
 def cyclic(
     *,
     base: float,
@@ -389,15 +372,12 @@ def cyclic(
     return _node(w, base=base, peak=peak, step_up=step_up, step_down=step_down, mode=mode, gamma=gamma)
 
 
-def _encode_piecewise_constant(s: Schedule) -> Encoded:
-    bs, vs = list(s["boundaries"]), list(s["values"])
-    return K.PIECEWISE_CONSTANT, [float(len(bs)), *bs, *vs], []
-
-
 @register(
     "piecewise_constant",
-    _encode_piecewise_constant,
-    lambda s: s["boundaries"][-1] if s["boundaries"] else 0.0,
+    formula=K.piecewise_constant,
+    rest=("boundaries", "values"),
+    derive={"m": _length("boundaries")},
+    horizon=lambda s: s["boundaries"][-1] if s["boundaries"] else 0.0,
 )
 def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) -> Schedule:
     """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: the value switches at each boundary."""
@@ -409,14 +389,18 @@ def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) 
     return _node(w, boundaries=bs, values=vs)
 
 
-def _encode_interpolate(s: Schedule) -> Encoded:
-    points = s["points"]
-    floats = [float(s["shape"] == "cosine"), float(len(points))]
-    floats += [p[0] for p in points] + [p[1] for p in points]
-    return K.INTERPOLATE, floats, []
-
-
-@register("interpolate", _encode_interpolate, lambda s: s["points"][-1][0])
+@register(
+    "interpolate",
+    formula=K.interpolate,
+    rest=("times", "values"),
+    derive={
+        "shape": _code("shape", SHAPES),
+        "m": _length("points"),
+        "times": lambda s: [p[0] for p in s["points"]],
+        "values": lambda s: [p[1] for p in s["points"]],
+    },
+    horizon=lambda s: s["points"][-1][0],
+)
 def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> Schedule:
     """Through the (t, value) `points`, the first at t = 0; holds the last value.
 
@@ -438,14 +422,18 @@ def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> 
     return _node(w, points=tuple(zip(ts, vs, strict=True)), shape=check.choice(w, "shape", shape, ("linear", "cosine")))
 
 
-def _encode_inverse_sqrt(s: Schedule) -> Encoded:
-    warmup, timescale = s["warmup"], s["timescale"]
-    if timescale is None:
-        timescale = warmup if warmup > 0 else 10_000.0
-    return K.INVERSE_SQRT, [s["peak"], warmup, timescale], []
+def _timescale(s: Schedule) -> float:
+    if s["timescale"] is not None:
+        return float(s["timescale"])
+    return s["warmup"] if s["warmup"] > 0 else 10_000.0
 
 
-@register("inverse_sqrt", _encode_inverse_sqrt, lambda s: 0.0 if s["peak"] == 0.0 else None)
+@register(
+    "inverse_sqrt",
+    formula=K.inverse_sqrt,
+    derive={"timescale": _timescale},
+    horizon=lambda s: 0.0 if s["peak"] == 0.0 else None,
+)
 def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) -> Schedule:
     """Linear warmup from 0 to `peak`, then ``peak / sqrt((t - warmup + timescale) / timescale)``.
 
@@ -460,21 +448,12 @@ def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) 
     )
 
 
-def _encode_wsd(s: Schedule) -> Encoded:
-    floats = [
-        s["peak"],
-        s["steps"],
-        s["warmup"],
-        s["decay"],
-        s["final"],
-        s["start"],
-        float(SHAPES[s["warmup_shape"]]),
-        float(SHAPES[s["decay_shape"]]),
-    ]
-    return K.WSD, floats, []
-
-
-@register("wsd", _encode_wsd, _param("steps"))
+@register(
+    "wsd",
+    formula=K.wsd,
+    derive={"warmup_shape": _code("warmup_shape", SHAPES), "decay_shape": _code("decay_shape", SHAPES)},
+    horizon=_param("steps"),
+)
 def wsd(
     *,
     peak: float,
@@ -509,7 +488,7 @@ def wsd(
     )
 
 
-@register("tanh_decay", _leaf(K.TANH_DECAY, "init", "steps", "final", "lower", "upper"), _param("steps"))
+@register("tanh_decay", formula=K.tanh_decay, horizon=_param("steps"))
 def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> Schedule:
     """timm's tanh schedule, then `final` from t = steps on:
     ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``."""
@@ -528,7 +507,7 @@ def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = 
     )
 
 
-@register("custom", lambda s: (K.CUSTOM, [], []), _unbounded, positional=("fn",))
+@register("custom", code=K.CUSTOM, horizon=_unbounded, positional=("fn",))
 def custom(fn: Callable[[float], float]) -> Schedule:
     """A schedule from your own function of t: a numba ``@njit`` function or plain Python.
 
@@ -544,18 +523,21 @@ def custom(fn: Callable[[float], float]) -> Schedule:
 # Combinators
 
 
-def _encode_join(s: Schedule) -> Encoded:
-    bs = list(s["boundaries"])
-    return K.JOIN, [float(len(bs)), *bs], list(s["schedules"])
-
-
 def _join_horizon(s: Schedule) -> float | None:
     last = s["schedules"][-1].horizon
     bs = s["boundaries"]
     return None if last is None else _later(bs[-1] if bs else 0.0, last)
 
 
-@register("join", _encode_join, _join_horizon)
+@register(
+    "join",
+    code=K.JOIN,
+    layout=("m", "rest"),
+    rest=("boundaries",),
+    derive={"m": _length("boundaries")},
+    children=("schedules",),
+    horizon=_join_horizon,
+)
 def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule:
     """``schedules[i](t - boundaries[i-1])`` on ``[boundaries[i-1], boundaries[i])`` (optax join_schedules)."""
     w = "join"
@@ -570,17 +552,20 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule
     return _node(w, schedules=tuple(items), boundaries=bs)
 
 
-def _encode_warmup(s: Schedule) -> Encoded:
-    target = s["schedule"](0.0)
-    return K.WARMUP, [s["steps"], s["start"], float(SHAPES[s["shape"]]), target], [s["schedule"]]
-
-
 def _warmup_horizon(s: Schedule) -> float | None:
     h = s["schedule"].horizon
     return None if h is None else _later(s["steps"], h)
 
 
-@register("warmup", _encode_warmup, _warmup_horizon, positional=("schedule",))
+@register(
+    "warmup",
+    code=K.WARMUP,
+    layout=("steps", "start", "shape", "target"),
+    derive={"shape": _code("shape", SHAPES), "target": lambda s: s["schedule"](0.0)},
+    children=("schedule",),
+    positional=("schedule",),
+    horizon=_warmup_horizon,
+)
 def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "linear") -> Schedule:
     """A ramp from `start` to ``schedule(0)`` over `steps`, then ``schedule(t - steps)``.
 
@@ -605,32 +590,18 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
     return _node(w, schedule=schedule, steps=steps, start=start, shape=shape)
 
 
-def _encode_scale(s: Schedule) -> Encoded:
-    return K.SCALE, [s["factor"]], [s["schedule"]]
-
-
-@register("scale", _encode_scale, lambda s: s["schedule"].horizon, positional=("schedule",))
+@register(
+    "scale",
+    code=K.SCALE,
+    layout=("factor",),
+    children=("schedule",),
+    positional=("schedule",),
+    horizon=lambda s: s["schedule"].horizon,
+)
 def scale(schedule: Schedule, factor: float) -> Schedule:
     """``factor * schedule(t)``; what ``schedule * factor`` builds."""
     w = "scale"
     return _node(w, schedule=_schedule_arg(w, "schedule", schedule), factor=check.number(w, "factor", factor, ge=0))
-
-
-def _constant_value(s: Schedule) -> float | None:
-    return s["value"] if s.kind == "constant" else None
-
-
-def _encode_binary(code: int, post: int) -> Callable[[Schedule], Encoded]:
-    # A constant operand becomes a pointwise post-operation: no second evaluation.
-    def encode(s: Schedule) -> Encoded:
-        first, second = s["first"], s["second"]
-        for operand, other in ((second, first), (first, second)):
-            c = _constant_value(operand)
-            if c is not None:
-                return post, [c], [other]
-        return code, [], [first, second]
-
-    return encode
 
 
 def _binary_horizon(s: Schedule) -> float | None:
@@ -638,26 +609,43 @@ def _binary_horizon(s: Schedule) -> float | None:
     return None if a is None or b is None else max(a, b)
 
 
-@register("product", _encode_binary(K.PRODUCT, K.SCALE), _binary_horizon, positional=("first", "second"))
+@register(
+    "product",
+    code=K.PRODUCT,
+    fold=K.SCALE,
+    children=("first", "second"),
+    positional=("first", "second"),
+    horizon=_binary_horizon,
+)
 def product(first: Schedule, second: Schedule) -> Schedule:
     """``first(t) * second(t)``; what ``first * second`` builds."""
     w = "product"
     return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
 
-@register("add", _encode_binary(K.SUM, K.ADD), _binary_horizon, positional=("first", "second"))
+@register(
+    "add",
+    code=K.SUM,
+    fold=K.ADD,
+    children=("first", "second"),
+    positional=("first", "second"),
+    horizon=_binary_horizon,
+)
 def add(first: Schedule, second: Schedule) -> Schedule:
     """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build."""
     w = "add"
     return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
 
-def _encode_clip(s: Schedule) -> Encoded:
-    hi = s["hi"]
-    return K.CLIP, [s["lo"], math.inf if hi is None else hi], [s["schedule"]]
-
-
-@register("clip", _encode_clip, lambda s: s["schedule"].horizon, positional=("schedule",))
+@register(
+    "clip",
+    code=K.CLIP,
+    layout=("lo", "hi"),
+    derive={"hi": lambda s: math.inf if s["hi"] is None else s["hi"]},
+    children=("schedule",),
+    positional=("schedule",),
+    horizon=lambda s: s["schedule"].horizon,
+)
 def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedule:
     """``min(max(schedule(t), lo), hi)``; `hi` None means no upper bound."""
     w = "clip"
@@ -670,10 +658,6 @@ def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedu
     return _node(w, schedule=schedule, lo=lo, hi=hi)
 
 
-def _encode_shift(s: Schedule) -> Encoded:
-    return K.SHIFT, [s["steps"]], [s["schedule"]]
-
-
 def _shift_horizon(s: Schedule) -> float | None:
     h = s["schedule"].horizon
     if h is None:
@@ -684,7 +668,14 @@ def _shift_horizon(s: Schedule) -> float | None:
     return x
 
 
-@register("shift", _encode_shift, _shift_horizon, positional=("schedule",))
+@register(
+    "shift",
+    code=K.SHIFT,
+    layout=("steps",),
+    children=("schedule",),
+    positional=("schedule",),
+    horizon=_shift_horizon,
+)
 def shift(schedule: Schedule, steps: float) -> Schedule:
     """``schedule(t + steps)``: the schedule entered `steps` steps in."""
     w = "shift"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _validate as check
-from ._schedule import CONSTRUCTORS, MAX_DEPTH, Schedule
+from ._schedule import KINDS, MAX_DEPTH, Schedule
 
 # Extra callables that expressions may use (the converters register here).
 NAMES: dict[str, Callable[..., Any]] = {}
@@ -72,7 +72,7 @@ class _Reader:
             if not isinstance(node.func, ast.Name):
                 raise self.error(node, "only calls of lrcore names are allowed (no attributes)")
             name = node.func.id
-            fn = CONSTRUCTORS.get(name) or NAMES.get(name)
+            fn = (KINDS[name].constructor if name in KINDS else None) or NAMES.get(name)
             if fn is None or name.startswith("_"):
                 raise self.error(node, f"unknown name {name!r}")
             if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):

@@ -19,37 +19,15 @@ from . import _kernel as K
 Scalar = Callable[[float], float]
 Node = tuple[int, list[float], list[int]]
 
-# Formulas whose common case has a form with the parameters as arguments (a
-# faster call): the plain cosine and the linear ramp.
-_FORMULAS: dict[int, Callable[[Sequence[float], int, float], float]] = {
-    K.CONSTANT: K.constant,
-    K.LINEAR: K.linear,
-    K.STEP: K.step,
-    K.MULTISTEP: K.multistep,
-    K.EXPONENTIAL: K.exponential,
-    K.INVERSE_TIME: K.inverse_time,
-    K.POLYNOMIAL: K.polynomial,
-    K.COSINE: K.cosine,
-    K.COSINE_RESTARTS: K.cosine_restarts,
-    K.ONE_CYCLE: K.one_cycle,
-    K.CYCLIC: K.cyclic,
-    K.PIECEWISE_CONSTANT: K.piecewise_constant,
-    K.INTERPOLATE: K.interpolate,
-    K.INVERSE_SQRT: K.inverse_sqrt,
-    K.WSD: K.wsd,
-    K.TANH_DECAY: K.tanh_decay,
-}
-
 
 def _leaf(code: int, p: tuple[float, ...]) -> Scalar:
-    if code == K.CONSTANT:
-        value = p[0]
-        return lambda t: value
-    if code == K.LINEAR:
-        return functools.partial(K._linear, p[0], p[1], p[2])
-    if code == K.COSINE and p[3] == 1.0 and p[4] == 1.0 and p[5] == 0.0:
-        return functools.partial(K._cosine_plain, p[0], p[1], p[2])
-    return functools.partial(_FORMULAS[code], p, 0)
+    """The leaf's formula with its parameters bound, as ``_kernel._leaf`` reads them."""
+    formula: Callable[..., float] = K.LEAVES[code]
+    names, tail = K.layout(formula)
+    if tail:
+        scalars = len(names) - 1
+        return functools.partial(formula, *p[:scalars], p[scalars:])
+    return functools.partial(formula, *p)
 
 
 def _join(bounds: tuple[float, ...], kids: list[Scalar]) -> Scalar:

@@ -2,7 +2,7 @@
 
 ``range_test(start, end, steps, shape)`` is a kind like any other (repr, parse,
 JSON, plot, ``array``); its analysis is ``lr.suggest`` and its runners are the
-adapters' ``find_lr``.  It is encoded onto existing kernel leaves, so it adds
+adapters' ``find_lr``.  Its record lowers it to an existing leaf, so it adds
 no kernel code.
 """
 
@@ -12,12 +12,9 @@ import math
 
 from . import _validate as check
 from ._kinds import exponential, linear
-from ._schedule import ENCODERS, Schedule, register
+from ._schedule import Schedule, register
 
 RANGE_SHAPES = ("exponential", "linear")
-
-Encoded = tuple[int, list[float], list[Schedule]]
-
 
 def _growth(start: float, end: float) -> float:
     """end / start, nudged up by the ulps needed for ``start * growth >= end``.
@@ -33,21 +30,20 @@ def _growth(start: float, end: float) -> float:
     return growth
 
 
-def _encode(s: Schedule) -> Encoded:
-    """The program of the equivalent linear / capped exponential leaf, through that kind's own encoder
-    (so a change of the kernel's parameter layout reaches this kind too)."""
+def _lower(s: Schedule) -> Schedule:
+    """The equivalent linear or capped exponential leaf, which the kernel evaluates."""
     start, end, span = s["start"], s["end"], float(s["steps"] - 1)
     if s["shape"] == "linear":
-        return ENCODERS["linear"](linear(start=start, end=end, steps=span))
+        return linear(start=start, end=end, steps=span)
     # The cap at `end` holds the value from t = steps - 1 on.
-    return ENCODERS["exponential"](exponential(init=start, gamma=_growth(start, end), every=span, end=end))
+    return exponential(init=start, gamma=_growth(start, end), every=span, end=end)
 
 
 def _horizon(s: Schedule) -> float | None:
     return float(s["steps"] - 1)
 
 
-@register("range_test", _encode, _horizon)
+@register("range_test", lower=_lower, horizon=_horizon)
 def range_test(
     *, start: float = 1e-7, end: float = 10.0, steps: int = 100, shape: str = "exponential"
 ) -> Schedule:

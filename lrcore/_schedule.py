@@ -1,20 +1,23 @@
 """The Schedule value: an immutable tree of (kind, parameters) nodes.
 
-A schedule is data.  Constructors in ``_kinds.py`` validate their arguments and
-build a node; the node compiles once (lazily) to the flat program of
+A schedule is data.  Each kind has one record in ``KINDS`` (``Kind``: its
+constructor, kernel formula or code, layout and horizon), registered in
+``_kinds.py``.  Constructors validate their arguments and build a node; the node
+compiles once (lazily), through its kind's record, to the flat program of
 ``_kernel.py``, which ``_pure`` evaluates in plain Python (``s(t)``, short
 arrays) and ``_jit`` runs compiled by numba (long arrays).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
 import numbers
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,14 +25,77 @@ import numpy as np
 from . import _kernel, _pure, _runtime
 from . import _validate as check
 
-# Kinds register here: name -> constructor, encoder (node -> code, floats,
-# children) and horizon (node -> float | None).
-CONSTRUCTORS: dict[str, Callable[..., Schedule]] = {}
-ENCODERS: dict[str, Callable[[Schedule], tuple[int, list[float], list[Schedule]]]] = {}
-HORIZONS: dict[str, Callable[[Schedule], float | None]] = {}
-# Parameters that are schedules (or lists of them) in each combinator, and
-# which of a constructor's parameters its repr writes positionally.
-POSITIONAL: dict[str, tuple[str, ...]] = {}
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """Everything lrcore knows about one kind of schedule: its one record.
+
+    A leaf names its kernel formula (``_kernel.LEAVES``): the formula's arguments
+    are the node's layout, so its code and the floats it reads come from there.
+    A combinator gives its kernel code and layout.  Each layout name is the
+    parameter of that name, or ``derive[name](node)`` when the kernel reads it in
+    another form (a default resolved, a choice as its code, a length).
+    """
+
+    name: str
+    constructor: Callable[..., Schedule]
+    horizon: Callable[[Schedule], float | None]
+    formula: Callable[..., float] | None = None  # leaves
+    # Other formulas some nodes encode to, each with the test that picks it.
+    variants: tuple[tuple[Callable[[Schedule], bool], Callable[..., float]], ...] = ()
+    code: int | None = None  # combinators
+    layout: tuple[str, ...] = ()  # combinators; "rest" = the sequences in `rest`, one after another
+    rest: tuple[str, ...] = ()  # what a layout's trailing ``rest`` holds
+    derive: Mapping[str, Callable[[Schedule], Any]] = dataclasses.field(default_factory=dict)
+    children: tuple[str, ...] = ()  # parameters holding the schedules the kernel walks into
+    positional: tuple[str, ...] = ()  # parameters repr writes without their name
+    fold: int | None = None  # a product/sum: the one-child code a constant operand becomes
+    lower: Callable[[Schedule], Schedule] | None = None  # encoded as this other node
+
+    def formulas(self) -> tuple[Callable[..., float], ...]:
+        return (() if self.formula is None else (self.formula,)) + tuple(f for _, f in self.variants)
+
+    def encode(self, s: Schedule) -> tuple[int, list[float], list[Schedule]]:
+        """The node's kernel code, its floats in layout order and its children."""
+        if self.lower is not None:
+            lowered = self.lower(s)
+            return KINDS[lowered.kind].encode(lowered)
+        children: list[Schedule] = []
+        for name in self.children:
+            value = s[name]
+            children.extend(value if isinstance(value, tuple) else (value,))
+        if self.fold is not None:
+            # A constant operand becomes a pointwise post-operation: no second evaluation.
+            for operand, other in ((children[1], children[0]), (children[0], children[1])):
+                if operand.kind == "constant":
+                    return self.fold, [operand["value"]], [other]
+        if self.formula is None:
+            assert self.code is not None
+            code, names = self.code, self.layout
+        else:
+            formula = self.formula
+            for test, variant in self.variants:
+                if test(s):
+                    formula = variant
+                    break
+            code, names = _kernel.LEAVES.index(formula), _kernel.layout(formula)[0]
+        floats: list[float] = []
+        for name in names:
+            if name == "rest":
+                for part in self.rest:
+                    floats.extend(float(v) for v in self.value(s, part))
+            else:
+                floats.append(float(self.value(s, name)))
+        return code, floats, children
+
+    def value(self, s: Schedule, name: str) -> Any:
+        """Layout entry `name` of node s."""
+        how = self.derive.get(name)
+        return s[name] if how is None else how(s)
+
+
+# The registry: kind name -> its record, filled by ``register``.
+KINDS: dict[str, Kind] = {}
 
 # Levels a schedule may nest: far beyond any real schedule, and shallow enough that every
 # recursive operation (repr, ==, hash, pickle, JSON, compilation) stays well inside
@@ -239,7 +305,7 @@ class Schedule:
     def horizon(self) -> float | None:
         """A t from which the value never changes (the smallest one for every kind
         whose end is known in closed form), or None for periodic/unbounded kinds."""
-        return HORIZONS[self.kind](self)
+        return KINDS[self.kind].horizon(self)
 
     def _repr_png_(self) -> bytes | None:
         """The plot a notebook shows for a schedule at the end of a cell (None without matplotlib)."""
@@ -250,18 +316,18 @@ class Schedule:
     # -- composition -------------------------------------------------------
     def __mul__(self, other: Any) -> Schedule:
         if isinstance(other, Schedule):
-            return CONSTRUCTORS["product"](self, other)
+            return KINDS["product"].constructor(self, other)
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
-            return CONSTRUCTORS["scale"](self, factor=other)
+            return KINDS["scale"].constructor(self, factor=other)
         return NotImplemented
 
     __rmul__ = __mul__
 
     def __add__(self, other: Any) -> Schedule:
         if isinstance(other, Schedule):
-            return CONSTRUCTORS["add"](self, other)
+            return KINDS["add"].constructor(self, other)
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
-            return CONSTRUCTORS["add"](self, CONSTRUCTORS["constant"](value=other))
+            return KINDS["add"].constructor(self, KINDS["constant"].constructor(value=other))
         return NotImplemented
 
     __radd__ = __add__
@@ -278,7 +344,7 @@ class Schedule:
         return json.dumps(self.to_dict(), **kwargs)
 
     def __repr__(self) -> str:
-        positional = POSITIONAL.get(self.kind, ())
+        positional = KINDS[self.kind].positional
         defaults = _defaults(self.kind)
         parts = []
         for key, value in self.params:
@@ -294,7 +360,7 @@ class Schedule:
 def _defaults(kind: str) -> dict[str, Any]:
     import inspect
 
-    sig = inspect.signature(CONSTRUCTORS[kind])
+    sig = inspect.signature(KINDS[kind].constructor)
     return {
         name: _freeze(p.default)
         for name, p in sig.parameters.items()
@@ -337,13 +403,13 @@ def _arguments(where: str, kind: Any, named: dict[Any, Any]) -> dict[str, Any]:
     """Check that `kind` is a kind and `named` holds only and all of its required parameter names."""
     import inspect
 
-    if not isinstance(kind, str) or kind not in CONSTRUCTORS:
-        known = ", ".join(sorted(k for k in CONSTRUCTORS if k != "custom"))
+    if not isinstance(kind, str) or kind not in KINDS:
+        known = ", ".join(sorted(k for k in KINDS if k != "custom"))
         raise ValueError(f"{where}: unknown schedule kind {check.show(kind)}; known kinds: {known}")
     for key in named:
         if not isinstance(key, str):
             raise TypeError(f"{where}: parameter names of {kind} must be strings; got {check.show(key)}")
-    sig = inspect.signature(CONSTRUCTORS[kind])
+    sig = inspect.signature(KINDS[kind].constructor)
     unknown = [k for k in named if k not in sig.parameters]
     if unknown:
         takes = ", ".join(sig.parameters)
@@ -363,7 +429,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _rebuild(where: str, kind: Any, params: Any) -> Schedule:
-    """``CONSTRUCTORS[kind](**dict(params))``, refusing anything that does not come back equal."""
+    """``lr.<kind>(**dict(params))``, refusing anything that does not come back equal."""
     if not isinstance(params, (tuple, list)):
         raise TypeError(f"{where}: `params` must be a tuple of (name, value) pairs; got params={check.show(params)}")
     named: dict[Any, Any] = {}
@@ -384,7 +450,7 @@ def _rebuild(where: str, kind: Any, params: Any) -> Schedule:
         active = _building.kinds = []
     active.append(kind)
     try:
-        node = CONSTRUCTORS[kind](**kwargs)
+        node = KINDS[kind].constructor(**kwargs)
     finally:
         active.pop()
     if not isinstance(node, Schedule) or node.kind != kind:
@@ -443,7 +509,7 @@ def _from_dict(data: dict[Any, Any]) -> Schedule:
         raise ValueError("from_dict: a custom(fn) schedule is not serialisable: rebuild it in code after loading")
     named = {k: v for k, v in data.items() if k != "kind"}
     kwargs = _arguments("from_dict", kind, named)
-    return CONSTRUCTORS[kind](**{k: _decode_value(v) for k, v in kwargs.items()})
+    return KINDS[kind].constructor(**{k: _decode_value(v) for k, v in kwargs.items()})
 
 
 def from_json(text: str | bytes) -> Schedule:
@@ -478,7 +544,7 @@ def compile_program(
         """Add s and its subtree; return (index, stack depth, scratch rows)."""
         index = len(nodes)
         nodes.append((0, [], []))
-        code, floats, children = ENCODERS[s.kind](s)
+        code, floats, children = KINDS[s.kind].encode(s)
         if code == _kernel.CUSTOM:
             floats = [float(len(customs))]
             customs.append(s["fn"])
@@ -509,21 +575,11 @@ def compile_program(
     return array, (tuple(customs) if customs else None), nodes
 
 
-def register(
-    name: str,
-    encode: Callable[[Schedule], tuple[int, list[float], list[Schedule]]],
-    horizon: Callable[[Schedule], float | None],
-    positional: tuple[str, ...] = (),
-) -> Callable[[Callable[..., Schedule]], Callable[..., Schedule]]:
-    """Register a constructor with its encoder and horizon."""
+def register(name: str, **record: Any) -> Callable[[Callable[..., Schedule]], Callable[..., Schedule]]:
+    """Register the decorated constructor as kind `name`, with the rest of its ``Kind`` record."""
 
     def wrap(ctor: Callable[..., Schedule]) -> Callable[..., Schedule]:
-        CONSTRUCTORS[name] = ctor
-        ENCODERS[name] = encode
-        HORIZONS[name] = horizon
-        if positional:
-            POSITIONAL[name] = positional
+        KINDS[name] = Kind(name=name, constructor=ctor, **record)
         return ctor
 
     return wrap
-
