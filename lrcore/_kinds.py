@@ -67,13 +67,41 @@ def _later(b: float, h: float) -> float:
 
 @register("constant", formula=K.constant, horizon=_fixed(0.0))
 def constant(*, value: float) -> Schedule:
-    """The same learning rate at every step."""
+    """The same learning rate at every step.
+
+    Args:
+        value: the learning rate (>= 0).
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.constant(value=0.1)
+        >>> s(0), s(1_000_000)
+        (0.1, 0.1)
+    """
     return _node("constant", value=check.number("constant", "value", value, ge=0))
 
 
 @register("linear", formula=K.linear, horizon=_param("steps"))
 def linear(*, start: float, end: float, steps: float) -> Schedule:
-    """``start + (end - start) * t / steps`` until `steps`, then `end`."""
+    """``start + (end - start) * t / steps`` until `steps`, then `end`.
+
+    Args:
+        start: the value at t = 0 (>= 0).
+        end: the value reached at t = steps and held after (>= 0).
+        steps: the length of the ramp, in steps (> 0; need not be whole).
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.linear(start=0.1, end=0.0, steps=100)
+        >>> s(0), s(50), s(100), s(1_000)  # halfway: the mean of start and end
+        (0.1, 0.05, 0.0, 0.0)
+    """
     w = "linear"
     return _node(
         w,
@@ -91,7 +119,22 @@ def _step_horizon(s: Schedule) -> float | None:
 
 @register("step", formula=K.step, horizon=_step_horizon)
 def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
-    """``init * gamma ** floor(t / step_size)`` (PyTorch StepLR); unbounded in t."""
+    """``init * gamma ** floor(t / step_size)`` (PyTorch StepLR); unbounded in t.
+
+    Args:
+        init: the value for t < step_size (>= 0).
+        step_size: the steps between two decays (> 0).
+        gamma: the factor applied at every multiple of `step_size` (>= 0); default 0.1, as PyTorch's.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.step(init=1.0, step_size=10, gamma=0.5)
+        >>> s(9), s(10), s(25)
+        (1.0, 0.5, 0.25)
+    """
     w = "step"
     return _node(
         w,
@@ -116,7 +159,23 @@ def _multistep_horizon(s: Schedule) -> float | None:
     horizon=_multistep_horizon,
 )
 def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
-    """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice."""
+    """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice.
+
+    Args:
+        init: the value before the first milestone (>= 0).
+        milestones: the steps at which the value is multiplied by `gamma` (each >= 0, non-decreasing;
+            empty gives a constant `init`).
+        gamma: the factor applied at each milestone (>= 0); default 0.1, as PyTorch's MultiStepLR.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.multistep(init=1.0, milestones=[30, 80], gamma=0.5)
+        >>> s(29), s(30), s(80)
+        (1.0, 0.5, 0.25)
+    """
     w = "multistep"
     return _node(
         w,
@@ -161,6 +220,26 @@ def exponential(
     """``init * gamma ** (t / every)`` (floored exponent if `staircase`).
 
     `end` bounds the value: from below when gamma < 1, from above when gamma > 1.
+
+    Args:
+        init: the value at t = 0 (>= 0).
+        gamma: the factor per `every` steps (> 0): below 1 decays, above 1 grows.
+        every: the steps over which the value is multiplied by `gamma` (> 0); default 1, every step.
+        staircase: floor ``t / every``, so the value changes only at multiples of `every`; default
+            False, a smooth curve.
+        end: the floor (gamma < 1, <= init) or ceiling (gamma > 1, >= init) of the value; default
+            None, no bound.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.exponential(init=1.0, gamma=0.5, every=10)
+        >>> s(10), s(20), round(s(5), 6)  # t = 5: 0.5 ** 0.5
+        (0.5, 0.25, 0.707107)
+        >>> lr.exponential(init=1.0, gamma=0.5, every=10, end=0.1)(40)  # 0.0625, floored at end
+        0.1
     """
     w = "exponential"
     init = check.number(w, "init", init, ge=0)
@@ -185,7 +264,23 @@ def exponential(
     "inverse_time", formula=K.inverse_time, horizon=lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None
 )
 def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: bool = False) -> Schedule:
-    """``init / (1 + rate * t / every)`` (floored t / every if `staircase`); Keras InverseTimeDecay."""
+    """``init / (1 + rate * t / every)`` (floored t / every if `staircase`); Keras InverseTimeDecay.
+
+    Args:
+        init: the value at t = 0 (>= 0).
+        rate: the decay rate (>= 0; 0 gives a constant).
+        every: the steps that make one unit of decay time (> 0); default 1.
+        staircase: floor ``t / every`` (the value changes only at multiples of `every`); default False.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.inverse_time(init=1.0, rate=1.0, every=10)
+        >>> s(0), s(10), s(30)
+        (1.0, 0.5, 0.25)
+    """
     w = "inverse_time"
     return _node(
         w,
@@ -211,6 +306,25 @@ def polynomial(
     `cycle` (as Keras): past `steps` the horizon grows to the next multiple of
     `steps`, so the value jumps back up and decays again.  `k_decay` is timm's
     k-decay exponent on the progress.
+
+    Args:
+        init: the value at t = 0 (>= 0).
+        end: the value reached at t = steps (>= 0), held after unless `cycle`.
+        steps: the length of the decay, in steps (> 0).
+        power: the polynomial's power (> 0); default 1, a straight line.
+        cycle: restart the decay past `steps` over the next multiple of `steps`; default False.
+        k_decay: the exponent on the progress (> 0); default 1, the progress itself.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.polynomial(init=1.0, end=0.0, steps=100, power=2)
+        >>> s(50), s(100), s(200)  # halfway: (1 - 0.5) ** 2
+        (0.25, 0.0, 0.0)
+        >>> lr.polynomial(init=1.0, end=0.0, steps=100, cycle=True)(150)  # decaying over 200 steps now
+        0.25
     """
     w = "polynomial"
     return _node(
@@ -247,6 +361,25 @@ def cosine(
 
     Holds `final` from t = steps on, unless `periodic`: then the cosine wave goes
     on (back up to `init` at 2 * steps), as PyTorch's CosineAnnealingLR does.
+
+    Args:
+        init: the value at t = 0 (>= 0).
+        steps: the length of the decay, in steps (> 0).
+        final: the value reached at t = steps (>= 0); default 0.
+        exponent: the power on the cosine factor (> 0); default 1, the plain cosine.
+        k_decay: the exponent on the progress (> 0; must be 1 when `periodic`); default 1.
+        periodic: go on past `steps` as a wave instead of holding `final`; default False.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.cosine(init=1.0, steps=100, final=0.1)
+        >>> s(0), round(s(50), 6), s(100), s(1_000)  # halfway: the mean of init and final
+        (1.0, 0.55, 0.1, 0.1)
+        >>> lr.cosine(init=1.0, steps=100, periodic=True)(200)  # back up at 2 * steps
+        1.0
     """
     w = "cosine"
     periodic = check.flag(w, "periodic", periodic)
@@ -274,7 +407,25 @@ def cosine_restarts(
     decay: float = 1.0,
     k_decay: float = 1.0,
 ) -> Schedule:
-    """SGDR: cycle i lasts ``period * period_mult ** i`` and anneals from ``init * decay ** i`` to `final`."""
+    """SGDR: cycle i lasts ``period * period_mult ** i`` and anneals from ``init * decay ** i`` to `final`.
+
+    Args:
+        init: the value at t = 0, the start of the first cycle (>= 0).
+        period: the length of the first cycle, in steps (> 0).
+        final: the value each cycle anneals towards (>= 0); default 0.
+        period_mult: the factor on each next cycle's length (>= 1); default 1, equal cycles.
+        decay: the factor on each next cycle's starting value (>= 0); default 1, every restart at `init`.
+        k_decay: the exponent on the progress within a cycle (> 0); default 1.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.cosine_restarts(init=1.0, period=100, period_mult=2, decay=0.5)
+        >>> round(s(50), 6), s(100), round(s(200), 6)  # cycle 1 spans t = 100 ... 300, from 0.5
+        (0.5, 0.5, 0.25)
+    """
     w = "cosine_restarts"
     return _node(
         w,
@@ -302,6 +453,27 @@ def one_cycle(
 
     `three_phase` goes back down to peak/div_factor at 2*pct_start*steps before
     the final annealing.  `anneal` is "cos" or "linear".  Holds its end value.
+
+    Args:
+        peak: the largest value, reached at t = pct_start * steps (>= 0).
+        steps: the length of the whole cycle, in steps (> 0).
+        pct_start: the fraction of `steps` spent rising (in (0, 1), or (0, 0.5) if `three_phase`);
+            default 0.3.
+        div_factor: the start value is ``peak / div_factor`` (> 0); default 25.
+        final_div_factor: the end value is ``peak / (div_factor * final_div_factor)`` (> 0); default 1e4.
+        anneal: the shape of every phase, "cos" (default) or "linear".
+        three_phase: come back down to the start value before the final annealing; default False.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.one_cycle(peak=1.0, steps=100)
+        >>> round(s(0), 9), s(30), round(s(100), 9)  # 1 / 25, then 1 / 25 / 1e4
+        (0.04, 1.0, 4e-06)
+        >>> round(lr.one_cycle(peak=1.0, steps=100, anneal="linear")(15), 9)  # halfway up: (0.04 + 1) / 2
+        0.52
     """
     w = "one_cycle"
     three_phase = check.flag(w, "three_phase", three_phase)
@@ -352,6 +524,25 @@ def cyclic(
 
     `mode` "triangular2" halves the amplitude each cycle, "exp_range" scales it
     by ``gamma ** t``.  `step_down` defaults to `step_up`; 0 makes a sawtooth.
+
+    Args:
+        base: the value at the start of each cycle (>= 0).
+        peak: the value at the top of the first cycle (>= 0).
+        step_up: the steps from `base` to `peak` (> 0).
+        step_down: the steps from `peak` back to `base` (>= 0); default None, the same as `step_up`.
+        mode: "triangular" (default), "triangular2" or "exp_range".
+        gamma: the amplitude's factor per step in "exp_range" mode (> 0); default 1.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.cyclic(base=0.1, peak=1.0, step_up=10)
+        >>> s(0), round(s(5), 6), s(10), s(20)
+        (0.1, 0.55, 1.0, 0.1)
+        >>> lr.cyclic(base=0.0, peak=1.0, step_up=10, mode="triangular2")(30)  # the second peak, halved
+        0.5
     """
     w = "cyclic"
     base = check.number(w, "base", base, ge=0)
@@ -380,7 +571,21 @@ def cyclic(
     horizon=lambda s: s["boundaries"][-1] if s["boundaries"] else 0.0,
 )
 def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) -> Schedule:
-    """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: the value switches at each boundary."""
+    """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: the value switches at each boundary.
+
+    Args:
+        boundaries: the steps at which the value switches (each > 0, strictly increasing).
+        values: the value on each piece (each >= 0), one more than `boundaries`.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.piecewise_constant(boundaries=[10, 20], values=[1.0, 0.5, 0.1])
+        >>> s(9), s(10), s(20)
+        (1.0, 0.5, 0.1)
+    """
     w = "piecewise_constant"
     bs = check.numbers_(w, "boundaries", boundaries, gt=0, increasing="strictly")
     vs = check.numbers_(w, "values", values, ge=0)
@@ -405,6 +610,19 @@ def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> 
     """Through the (t, value) `points`, the first at t = 0; holds the last value.
 
     `shape` "linear" or "cosine" (a half cosine between neighbouring points).
+
+    Args:
+        points: (t, value) pairs, t in steps starting at 0 and strictly increasing, values >= 0.
+        shape: "linear" (default) or "cosine".
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.interpolate(points=[(0, 0.0), (10, 1.0), (30, 0.0)])
+        >>> s(5), s(10), s(20), s(100)
+        (0.5, 1.0, 0.5, 0.0)
     """
     w = "interpolate"
     items = check.sequence(w, "points", points)
@@ -438,6 +656,21 @@ def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) 
     """Linear warmup from 0 to `peak`, then ``peak / sqrt((t - warmup + timescale) / timescale)``.
 
     `timescale` defaults to `warmup`, or 10 000 when warmup is 0.
+
+    Args:
+        peak: the value at t = warmup (>= 0).
+        warmup: the length of the linear warmup, in steps (>= 0; 0 starts at `peak`).
+        timescale: the steps after the warmup over which the value falls by a factor sqrt(2) (> 0);
+            default None, as above.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.inverse_sqrt(peak=1.0, warmup=100)
+        >>> s(50), s(100), s(400)  # t = 400: 1 / sqrt(4)
+        (0.5, 1.0, 0.5)
     """
     w = "inverse_sqrt"
     return _node(
@@ -468,6 +701,25 @@ def wsd(
     """Warmup-stable-decay: `start` -> `peak` over `warmup`, stable, then to `final` over the last `decay` steps.
 
     Shapes are "linear", "cosine" or "sqrt" (decay ``1 - sqrt(p)``; warmup ``1 - sqrt(1 - p)``).
+
+    Args:
+        peak: the stable value (>= 0).
+        steps: the length of the whole schedule, in steps (> 0).
+        warmup: the length of the warmup, in steps (>= 0).
+        decay: the length of the final decay, in steps (>= 0; warmup + decay <= steps).
+        final: the value reached at t = steps and held after (>= 0); default 0.
+        start: the value at t = 0 (>= 0); default 0.
+        warmup_shape: "linear" (default), "cosine" or "sqrt".
+        decay_shape: "linear" (default), "cosine" or "sqrt".
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.wsd(peak=1.0, steps=100, warmup=10, decay=20)
+        >>> s(5), s(50), s(90), s(100)  # the decay runs over t = 80 ... 100
+        (0.5, 1.0, 0.5, 0.0)
     """
     w = "wsd"
     steps = check.number(w, "steps", steps, gt=0)
@@ -491,7 +743,24 @@ def wsd(
 @register("tanh_decay", formula=K.tanh_decay, horizon=_param("steps"))
 def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> Schedule:
     """timm's tanh schedule, then `final` from t = steps on:
-    ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``."""
+    ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``.
+
+    Args:
+        init: the value the curve starts near (>= 0).
+        steps: the length of the decay, in steps (> 0).
+        final: the value from t = steps on (>= 0); default 0.
+        lower: the tanh argument at t = 0; default -7, timm's.
+        upper: the tanh argument at t = steps (> lower); default 3, timm's.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.tanh_decay(init=1.0, steps=100, lower=-3.0, upper=3.0)
+        >>> round(s(50), 6), s(100)  # tanh(0) = 0 halfway
+        (0.5, 0.0)
+    """
     w = "tanh_decay"
     lower = check.number(w, "lower", lower)
     upper = check.number(w, "upper", upper)
@@ -513,6 +782,18 @@ def custom(fn: Callable[[float], float]) -> Schedule:
 
     Not serialisable; ``to_dict`` raises.  Inside other schedules it runs through
     the Python interpreter path, so it is much slower than the built-in kinds.
+
+    Args:
+        fn: a callable taking t (a float, in steps) and returning the learning rate.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.custom(lambda t: 1.0 / (1.0 + t))
+        >>> s(0), s(1), s(9)
+        (1.0, 0.5, 0.1)
     """
     if not callable(fn):
         raise check.fail("custom", "fn", "must be callable", fn, TypeError)
@@ -539,7 +820,22 @@ def _join_horizon(s: Schedule) -> float | None:
     horizon=_join_horizon,
 )
 def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule:
-    """``schedules[i](t - boundaries[i-1])`` on ``[boundaries[i-1], boundaries[i])`` (optax join_schedules)."""
+    """``schedules[i](t - boundaries[i-1])`` on ``[boundaries[i-1], boundaries[i])`` (optax join_schedules).
+
+    Args:
+        schedules: the schedules to run one after another (at least one).
+        boundaries: the steps at which the next schedule takes over (each > 0, strictly increasing),
+            one fewer than `schedules`.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.join([lr.constant(value=1.0), lr.linear(start=1.0, end=0.0, steps=10)], boundaries=[5])
+        >>> s(4), s(10), s(15)  # the linear part sees t - 5
+        (1.0, 0.5, 0.0)
+    """
     w = "join"
     items = check.sequence(w, "schedules", schedules)
     if not items:
@@ -570,6 +866,21 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
     """A ramp from `start` to ``schedule(0)`` over `steps`, then ``schedule(t - steps)``.
 
     `shape` is "linear", "cosine" or "exponential" (geometric; needs start > 0).
+
+    Args:
+        schedule: the schedule that follows the warmup.
+        steps: the length of the warmup, in steps (> 0).
+        start: the value at t = 0 (>= 0); default 0.
+        shape: "linear" (default), "cosine" or "exponential".
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.warmup(lr.cosine(init=1.0, steps=100), steps=10)
+        >>> s(0), s(5), s(10), round(s(60), 6)  # the cosine sees t - 10
+        (0.0, 0.5, 1.0, 0.5)
     """
     w = "warmup"
     schedule = _schedule_arg(w, "schedule", schedule)
@@ -599,7 +910,21 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
     horizon=lambda s: s["schedule"].horizon,
 )
 def scale(schedule: Schedule, factor: float) -> Schedule:
-    """``factor * schedule(t)``; what ``schedule * factor`` builds."""
+    """``factor * schedule(t)``; what ``schedule * factor`` builds.
+
+    Args:
+        schedule: the schedule to scale.
+        factor: the constant factor (>= 0).
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.scale(lr.cosine(init=1.0, steps=100), 0.5)
+        >>> s(0), round(s(50), 6), s == lr.cosine(init=1.0, steps=100) * 0.5
+        (0.5, 0.25, True)
+    """
     w = "scale"
     return _node(w, schedule=_schedule_arg(w, "schedule", schedule), factor=check.number(w, "factor", factor, ge=0))
 
@@ -618,7 +943,21 @@ def _binary_horizon(s: Schedule) -> float | None:
     horizon=_binary_horizon,
 )
 def product(first: Schedule, second: Schedule) -> Schedule:
-    """``first(t) * second(t)``; what ``first * second`` builds."""
+    """``first(t) * second(t)``; what ``first * second`` builds.
+
+    Args:
+        first: a schedule.
+        second: the schedule it is multiplied by, at the same t.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.product(lr.constant(value=0.5), lr.linear(start=1.0, end=0.0, steps=10))
+        >>> s(0), s(5)
+        (0.5, 0.25)
+    """
     w = "product"
     return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
@@ -632,7 +971,21 @@ def product(first: Schedule, second: Schedule) -> Schedule:
     horizon=_binary_horizon,
 )
 def add(first: Schedule, second: Schedule) -> Schedule:
-    """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build."""
+    """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build.
+
+    Args:
+        first: a schedule.
+        second: the schedule added to it, at the same t.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.add(lr.cosine(init=1.0, steps=100), lr.constant(value=0.1))
+        >>> s(0), round(s(50), 6), s(100), s == lr.cosine(init=1.0, steps=100) + 0.1
+        (1.1, 0.6, 0.1, True)
+    """
     w = "add"
     return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
@@ -647,7 +1000,22 @@ def add(first: Schedule, second: Schedule) -> Schedule:
     horizon=lambda s: s["schedule"].horizon,
 )
 def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedule:
-    """``min(max(schedule(t), lo), hi)``; `hi` None means no upper bound."""
+    """``min(max(schedule(t), lo), hi)``; `hi` None means no upper bound.
+
+    Args:
+        schedule: the schedule to clip.
+        lo: the lower bound (>= 0); default 0.
+        hi: the upper bound (>= lo); default None, no upper bound.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.clip(lr.cosine(init=1.0, steps=100), lo=0.1, hi=0.8)
+        >>> s(0), round(s(50), 6), s(100)
+        (0.8, 0.5, 0.1)
+    """
     w = "clip"
     schedule = _schedule_arg(w, "schedule", schedule)
     lo = check.number(w, "lo", lo, ge=0)
@@ -677,6 +1045,20 @@ def _shift_horizon(s: Schedule) -> float | None:
     horizon=_shift_horizon,
 )
 def shift(schedule: Schedule, steps: float) -> Schedule:
-    """``schedule(t + steps)``: the schedule entered `steps` steps in."""
+    """``schedule(t + steps)``: the schedule entered `steps` steps in.
+
+    Args:
+        schedule: the schedule to shift.
+        steps: how many of its steps to skip (>= 0).
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.shift(lr.cosine(init=1.0, steps=100), 50)
+        >>> round(s(0), 6), s(50)  # starts halfway down the cosine
+        (0.5, 0.0)
+    """
     w = "shift"
     return _node(w, schedule=_schedule_arg(w, "schedule", schedule), steps=check.number(w, "steps", steps, ge=0))
