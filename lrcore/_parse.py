@@ -93,7 +93,26 @@ class _Reader:
 
 
 def parse(text: str) -> Schedule:
-    """Read a schedule expression (the form ``repr(schedule)`` writes)."""
+    """Read a schedule expression (the form ``repr(schedule)`` writes).
+
+    The expression is read from its syntax tree, never evaluated: only calls of
+    lrcore's constructors and converters, literals, lists, tuples, dicts, unary
+    minus and ``*`` / ``+`` are allowed, and each constructor checks its arguments.
+
+    Args:
+        text: the expression, e.g. ``repr(s)`` or a line from a config file.
+
+    Returns:
+        The ``Schedule`` the expression builds.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.parse("warmup(cosine(init=1.0, steps=100), steps=10)")
+        >>> s(5), round(s(60), 6)
+        (0.5, 0.5)
+        >>> s == lr.parse(repr(s)), repr(s)
+        (True, 'warmup(cosine(init=1, steps=100), steps=10)')
+    """
     if not isinstance(text, str):
         raise TypeError(f"parse: expected a string; got {type(text).__name__}: {text!r}")
     if len(text) > _MAX_LENGTH:

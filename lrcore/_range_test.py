@@ -54,9 +54,22 @@ def range_test(
     ``linear``: ``start + (end - start) * t / (steps - 1)``.  Values are
     strictly increasing up to t = steps - 1, where they equal `end` exactly.
 
-    >>> s = range_test(start=1e-4, end=1.0, steps=5)
-    >>> [round(s(t), 12) for t in range(6)]
-    [0.0001, 0.001, 0.01, 0.1, 1.0, 1.0]
+    Args:
+        start: the learning rate of the first step, t = 0 (> 0); default 1e-7.
+        end: the learning rate of the last step, t = steps - 1 (> start); default 10.
+        steps: the number of steps (learning rates) the test tries, an int >= 2; default 100.
+        shape: "exponential" (default) or "linear".
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.range_test(start=1e-4, end=1.0, steps=5)
+        >>> [round(s(t), 12) for t in range(6)]  # a factor 10 per step, then held
+        [0.0001, 0.001, 0.01, 0.1, 1.0, 1.0]
+        >>> round(lr.range_test(start=0.1, end=0.5, steps=5, shape="linear")(2), 12)  # halfway: the mean
+        0.3
     """
     w = "range_test"
     start = check.number(w, "start", start, gt=0)
