@@ -288,6 +288,23 @@ def from_hf(
     min_lr, min_lr_rate, min_lr_ratio and warmup_lr_rate within [0, lr] or [0, 1]; power > 0;
     and keyword arguments the name does not take are refused (transformers ignores them for
     constant and constant_with_warmup).
+
+    Args:
+        name: the transformers scheduler name (a string or ``SchedulerType``), e.g. "cosine".
+        lr: the optimizer's learning rate (>= 0).
+        num_warmup_steps: W, the warmup's length in steps (an int >= 0); None where the name takes
+            none (transformers raises for a name that needs it, and so does this).
+        num_training_steps: T, the total length in steps (an int >= 0); None as above.
+        **kwargs: transformers' ``scheduler_specific_kwargs`` (``num_cycles``, ``power``, ``min_lr``, ...).
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the optimizer's lr after t calls of ``scheduler.step()``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_hf("cosine", 1.0, num_warmup_steps=10, num_training_steps=110)
+        >>> s(5), s(10), round(s(60), 6), round(s(110), 6)  # the cosine spans t = 10 ... 110
+        (0.5, 1.0, 0.5, 0.0)
     """
     key = getattr(name, "value", name)  # transformers' SchedulerType is a str Enum
     builder = pick(WHERE, BUILDERS, METRIC_DRIVEN, key, "schedule")

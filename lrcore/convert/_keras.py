@@ -213,5 +213,19 @@ def from_keras(name: str, /, **kwargs: Any) -> Schedule:
     following keras#18747, an end_learning_rate above initial_learning_rate in
     PolynomialDecay and a warmup_target below initial_learning_rate when
     ``warmup_steps > 0`` in CosineDecay (a "decay" that rises, a "warmup" that falls).
+
+    Args:
+        name: the class name in ``keras.optimizers.schedules``, e.g. "CosineDecay" (positional only).
+        **kwargs: the class's own constructor arguments (or a schedule's ``get_config()``), with Keras'
+            defaults; step counts (``decay_steps``, ``warmup_steps``, ...) are in optimizer iterations.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the Keras schedule's value at ``optimizer.iterations == t``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_keras("CosineDecay", initial_learning_rate=1.0, decay_steps=100, alpha=0.1)
+        >>> s(0), round(s(50), 6), s(100)  # halfway: the mean of 1.0 and the floor alpha * 1.0
+        (1.0, 0.55, 0.1)
     """
     return call_builder("from_keras", BUILDERS, INSTEAD, name, kwargs)

@@ -359,5 +359,21 @@ def from_optax(name: str, /, **kwargs: Any) -> Schedule:
     one-cycle phase boundaries that truncate to the same step (optax's dict
     would drop a phase) and non-whole ``transition_steps``; join boundaries that
     are negative, not increasing, or not one fewer than the schedules.
+
+    Args:
+        name: the schedule function's name in ``optax.schedules``, e.g. "warmup_cosine_decay_schedule".
+        **kwargs: the function's own keyword arguments, with optax's defaults; step counts
+            (``decay_steps``, ``warmup_steps``, ``transition_steps``, ...) are in optimizer updates.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the optax schedule's value at count t.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_optax(
+        ...     "warmup_cosine_decay_schedule", init_value=0.0, peak_value=1.0, warmup_steps=10, decay_steps=110
+        ... )
+        >>> s(5), s(10), round(s(60), 6), round(s(110), 6)  # decay_steps includes the warmup
+        (0.5, 1.0, 0.5, 0.0)
     """
     return call_builder("from_optax", BUILDERS, INSTEAD, name, kwargs)

@@ -335,6 +335,21 @@ def from_timm(name: str, lr: float, **kwargs: Any) -> Schedule:
     restart at their exact start; timm's float cycle index can be one short right at a restart
     (``log(1000, 10) < 3`` with cycle_mul=10, or ``1 // 0.1 == 9`` with t_initial=0.1), and there
     timm is at the end of the previous cycle.
+
+    Args:
+        name: the scheduler's class name in ``timm.scheduler``, e.g. "CosineLRScheduler".
+        lr: the optimizer's learning rate, timm's base value (>= 0).
+        **kwargs: the class's own constructor arguments without the optimizer, with timm's defaults;
+            lengths (``t_initial``, ``warmup_t``, ``decay_t``, ...) are in the units t counts.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is timm's ``_get_lr(t)``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_timm("CosineLRScheduler", 1.0, t_initial=100, lr_min=0.1)
+        >>> s(0), round(s(50), 6), s(100)  # halfway: the mean of lr and lr_min
+        (1.0, 0.55, 0.1)
     """
     builder = pick(WHERE, BUILDERS, INSTEAD, name, "scheduler")
     base = check.number(WHERE, "lr", lr, ge=0)

@@ -552,12 +552,24 @@ def from_torch(name: str, lr: float, *, part: str = "lr", **kwargs: Any) -> Sche
     it).  Other names, or ``cycle_momentum=False``, raise ValueError: torch leaves the momentum alone.
     ``lrcore.adapters.torch.Scheduler.from_torch`` drives both parts, per param group.
 
-    >>> s = from_torch("StepLR", 0.1, step_size=30)
-    >>> s(29), s(30)
-    (0.1, 0.010000000000000002)
-    >>> m = from_torch("OneCycleLR", 0.1, part="momentum", max_lr=0.1, total_steps=100)
-    >>> m(0), m(29), m(99)
-    (0.95, 0.85, 0.95)
+    Args:
+        name: the scheduler's class name in ``torch.optim.lr_scheduler``, e.g. "StepLR".
+        lr: the optimizer's learning rate, which the scheduler starts from (>= 0).
+        part: "lr" (default) for the learning rate, or "momentum" for the momentum the scheduler cycles.
+        **kwargs: the scheduler's own arguments without the optimizer, with torch's defaults; step
+            counts (``step_size``, ``T_max``, ``total_steps``, ...) are in scheduler steps.
+
+    Returns:
+        A ``Schedule``: ``s(t)`` is the value after t calls of ``scheduler.step()``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_torch("StepLR", 0.1, step_size=30)  # gamma=0.1 by default
+        >>> s(29), s(30)
+        (0.1, 0.010000000000000002)
+        >>> m = lr.from_torch("OneCycleLR", 0.1, part="momentum", max_lr=0.1, total_steps=100)
+        >>> m(0), m(29), m(99)  # max_momentum, base_momentum at the peak, max_momentum again
+        (0.95, 0.85, 0.95)
     """
     lr = check.number("from_torch", "lr", lr, ge=0)
     where = f"from_torch({name})"
