@@ -7,61 +7,31 @@ tolerance of 2e-5 plus an absolute floor of 1e-6 of the schedule's largest value
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import keras
 import numpy as np
 import pytest
+from peers import Expected, Tolerance, assert_round_trips, check, draw_steps, jax_values, landmarks, steps_to_compare
 
 import lrcore as lr
 
-jnp = jax.numpy
 SCHEDULES = keras.optimizers.schedules
 
 RANDOM_CONFIGS = 30
 RTOL, ATOL = 2e-5, 1e-6
-PAD = 1 << 15  # every evaluation runs on this many steps, so jax compiles each op once
+TOL = Tolerance(RTOL, ATOL)
 
 
 def keras_values(name: str, kwargs: dict[str, Any], t: np.ndarray) -> np.ndarray:
     """Keras' values at the integer steps t, as float64.
 
     vmap, because CosineDecay's warmup branch is an ``ops.cond`` on the step;
-    op by op (``jax.disable_jit``), with the int32 steps a Keras optimizer counts.
+    op by op, with the int32 steps a Keras optimizer counts.
     """
-    padded = np.zeros(max(PAD, t.size), dtype=np.int32)
-    padded[: t.size] = t
-    with jax.enable_x64(False), jax.disable_jit():
-        schedule = getattr(SCHEDULES, name)(**kwargs)
-        out = jax.vmap(schedule)(jnp.asarray(padded))
-        assert out.dtype == jnp.float32
-        return np.asarray(out[: t.size], dtype=np.float64)
-
-
-def max_rel(got: np.ndarray, ref: np.ndarray, what: str, *, alt: np.ndarray | None = None, slack: float = 0.0) -> float:
-    """Assert ``|got - ref| <= RTOL * |ref| + ATOL * max|ref| + slack``; return the largest relative difference.
-
-    Where `alt` is not NaN, Keras' value may match `alt` instead (see `switch_alternatives`).
-    """
-    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    assert got.shape == ref.shape, what
-    assert np.all(np.isfinite(got)), what
-    scale = float(np.max(np.abs(ref), initial=0.0))
-    err = np.abs(got - ref)
-    tol = RTOL * np.abs(ref) + ATOL * scale + slack
-    bad = err > tol
-    if alt is not None:
-        bad &= ~(np.abs(alt - ref) <= tol)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise AssertionError(f"{what}: step {i}: lrcore {got[i]!r}, Keras {ref[i]!r} (rel {err[i] / abs(ref[i]):.3g})")
-    # The reported difference: relative, over the values not near a zero of the schedule.
-    significant = (np.abs(ref) >= 1e-3 * scale) & (ref != 0) & (err <= tol)
-    return float(np.max(err[significant] / np.abs(ref[significant]), initial=0.0))
+    return jax_values(lambda: getattr(SCHEDULES, name)(**kwargs), t, x64=False, vmap=True)
 
 
 def switch_alternatives(name: str, kw: dict[str, Any], s: lr.Schedule, t: np.ndarray) -> np.ndarray:
@@ -108,16 +78,10 @@ def _lr(rng: np.random.Generator) -> float:
     return float(np.exp(rng.uniform(np.log(1e-4), np.log(2.0))))
 
 
-def _steps(rng: np.random.Generator) -> float:
-    r = rng.random()
-    n = int(rng.integers(1, 6) if r < 0.2 else rng.integers(6, 200) if r < 0.85 else rng.integers(200, 2000))
-    return n + 0.5 if rng.random() < 0.1 else n  # Keras takes fractional lengths too
-
-
 def draw_exponential(rng: np.random.Generator) -> dict[str, Any]:
     kw: dict[str, Any] = {
         "initial_learning_rate": _lr(rng),
-        "decay_steps": _steps(rng),
+        "decay_steps": draw_steps(rng),
         "decay_rate": float(rng.uniform(0.3, 0.99) if rng.random() < 0.8 else rng.uniform(1.01, 1.3)),
     }
     if rng.random() < 0.5:
@@ -133,7 +97,7 @@ def draw_piecewise(rng: np.random.Generator) -> dict[str, Any]:
 
 def draw_polynomial(rng: np.random.Generator) -> dict[str, Any]:
     init = _lr(rng)
-    kw: dict[str, Any] = {"initial_learning_rate": init, "decay_steps": _steps(rng)}
+    kw: dict[str, Any] = {"initial_learning_rate": init, "decay_steps": draw_steps(rng)}
     if init < 1e-4 or rng.random() < 0.7:  # else Keras' default end 1e-4
         kw["end_learning_rate"] = init * float(rng.choice([0.0, rng.uniform(0, 1)]))
     if rng.random() < 0.7:
@@ -146,7 +110,7 @@ def draw_polynomial(rng: np.random.Generator) -> dict[str, Any]:
 def draw_inverse_time(rng: np.random.Generator) -> dict[str, Any]:
     kw: dict[str, Any] = {
         "initial_learning_rate": _lr(rng),
-        "decay_steps": _steps(rng),
+        "decay_steps": draw_steps(rng),
         "decay_rate": float(rng.uniform(0, 5)),
     }
     if rng.random() < 0.5:
@@ -156,7 +120,7 @@ def draw_inverse_time(rng: np.random.Generator) -> dict[str, Any]:
 
 def draw_cosine(rng: np.random.Generator) -> dict[str, Any]:
     init = _lr(rng)
-    kw: dict[str, Any] = {"initial_learning_rate": init, "decay_steps": _steps(rng)}
+    kw: dict[str, Any] = {"initial_learning_rate": init, "decay_steps": draw_steps(rng)}
     if rng.random() < 0.6:
         kw["alpha"] = float(rng.uniform(0, 1))
     if rng.random() < 0.6:
@@ -167,7 +131,7 @@ def draw_cosine(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def draw_restarts(rng: np.random.Generator) -> dict[str, Any]:
-    kw: dict[str, Any] = {"initial_learning_rate": _lr(rng), "first_decay_steps": _steps(rng)}
+    kw: dict[str, Any] = {"initial_learning_rate": _lr(rng), "first_decay_steps": draw_steps(rng)}
     # Keras' float32 log(1 - f * (1 - t_mul)) loses digits for t_mul just above 1.
     kw["t_mul"] = float(rng.choice([1.0, 1.5, 2.0, 3.0, rng.uniform(1.2, 3)]))
     if rng.random() < 0.7:
@@ -255,30 +219,32 @@ def configs(name: str) -> list[dict[str, Any]]:
 
 
 def compare(name: str, kw: dict[str, Any]) -> dict[str, float]:
-    """Check one configuration in every evaluation path; return the largest relative difference."""
+    """Check one configuration in every evaluation path; return the largest relative differences."""
     s = lr.from_keras(name, **kw)
-    n = int(math.ceil(3 * max(peer_horizon(name, kw), 4))) + 3
+    h = peer_horizon(name, kw)
+    n = steps_to_compare(h)
     t = np.arange(n)
-    what = f"{name}({kw})"
     ref = keras_values(name, kw, t)
     alt = switch_alternatives(name, kw, s, t)
-    slack = f32_slack(name, kw)
-    worst = max(
-        max_rel(s.array(n), ref, what + " array", alt=alt, slack=slack),
-        max_rel(s(t.astype(float)), ref, what + " s(ndarray)", alt=alt, slack=slack),
-        max_rel(s.array(n, dtype=np.float32), ref, what + " array(float32)", alt=alt, slack=slack),
+    worst = check(
+        s,
+        f"{name}({kw})",
+        Expected(
+            ref,
+            TOL,
+            alt=alt,
+            slack=f32_slack(name, kw),
+            paths=("array", "s(ndarray)", "array(float32)", "s(t)"),
+            scalar_at=landmarks(n, h),
+        ),
+        peer="Keras",
     )
-    h = peer_horizon(name, kw)
-    picks = sorted({0, 1, n - 1, *(int(x) for x in (h - 1, h, h + 1) if 0 <= x < n)})
-    scalars = [s(i) for i in picks]
-    assert all(isinstance(v, float) for v in scalars)
-    max_rel(np.array(scalars), ref[picks], what + f" scalar s(t) at t={picks}", alt=alt[picks], slack=slack)
-    assert lr.from_json(s.to_json()) == s
-    assert lr.parse(repr(s)) == s
+    assert_round_trips(s, n)
     # A Keras schedule's config converts to the same schedule.
     keras_schedule = getattr(SCHEDULES, name)(**kw)
     assert lr.from_keras(type(keras_schedule).__name__, **keras_schedule.get_config()) == s
-    return {"f32": worst, "switch": int(np.sum(~np.isnan(alt) & (np.abs(s.array(n) - ref) > RTOL * np.abs(ref))))}
+    worst["switch"] = int(np.sum(~np.isnan(alt) & (np.abs(s.array(n) - ref) > RTOL * np.abs(ref))))
+    return worst
 
 
 @pytest.mark.parametrize("name", sorted(DRAWS))
@@ -323,9 +289,7 @@ def test_restarts_second_cycle_starts_at_first_decay_steps(t_mul: float) -> None
 
 def test_json_round_trip_keeps_values() -> None:
     s = lr.from_keras("CosineDecay", initial_learning_rate=0.0, decay_steps=90, warmup_target=1e-3, warmup_steps=10)
-    back = lr.from_dict(json.loads(json.dumps(s.to_dict())))
-    assert back == s and hash(back) == hash(s)
-    np.testing.assert_array_equal(back.array(300), s.array(300))
+    assert_round_trips(s, 300)
 
 
 W = "from_keras\\('{}'\\): "

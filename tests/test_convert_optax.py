@@ -8,8 +8,6 @@ so the results do not depend on how other test modules configured jax.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,16 +15,15 @@ import jax
 import numpy as np
 import optax
 import pytest
+from peers import Expected, Tolerance, assert_round_trips, check, draw_steps, jax_values, landmarks, steps_to_compare
 
 import lrcore as lr
-
-jnp = jax.numpy
 
 RANDOM_CONFIGS = 30
 # Near a zero of the schedule (the end of a cosine to 0) relative error is meaningless:
 # an absolute floor, as a fraction of the schedule's largest value, covers those points.
-X64 = {"rtol": 1e-9, "atol": 1e-13}
-F32 = {"rtol": 1e-6, "atol": 1e-6}
+X64 = Tolerance(rtol=1e-9, atol=1e-13)
+F32 = Tolerance(rtol=1e-6, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -50,67 +47,19 @@ def scalar_count_only(name: str, kwargs: dict[str, Any]) -> bool:
     return name in SCALAR_COUNT
 
 
-PAD = 1 << 15  # every evaluation runs on this many counts, so jax compiles each op once for all configurations
-
-
 def optax_values(name: str, kwargs: dict[str, Any], t: np.ndarray, *, x64: bool) -> np.ndarray:
     """optax's values at the counts t (ints, or floats for fractional counts), as float64.
 
-    Evaluated op by op (``jax.disable_jit``) on a vector of counts, as optax
-    would inside ``jax.vmap``; see `stair_counts` for its rounding at exact
-    staircase steps.
+    Evaluated op by op on a vector of counts, as optax would inside ``jax.vmap``;
+    see `stair_counts` for its rounding at exact staircase steps.
     """
-    padded = np.zeros(max(PAD, t.size), dtype=t.dtype)
-    padded[: t.size] = t
-    with jax.enable_x64(x64), jax.disable_jit():
-        fn = optax_schedule(name, kwargs)
-        counts = jnp.asarray(padded, dtype=_dtype(t, x64))
-        if scalar_count_only(name, kwargs):
-            out = jax.vmap(lambda c: jnp.asarray(fn(c)))(counts)
-        else:
-            out = jnp.broadcast_to(jnp.asarray(fn(counts)), counts.shape)
-        if jnp.issubdtype(out.dtype, jnp.floating):  # an int constant_schedule stays int
-            assert out.dtype == (jnp.float64 if x64 else jnp.float32)
-        return np.asarray(out[: t.size], dtype=np.float64)
-
-
-def _dtype(t: np.ndarray, x64: bool) -> Any:
-    if t.dtype.kind == "f":
-        return jnp.float64 if x64 else jnp.float32
-    return jnp.int64 if x64 else jnp.int32
-
-
-def max_rel(
-    got: np.ndarray,
-    ref: np.ndarray,
-    rtol: float,
-    atol: float,
-    what: str,
-    *,
-    alt: np.ndarray | None = None,
-    slack: float = 0.0,
-) -> float:
-    """Assert ``|got - ref| <= rtol * |ref| + atol * max|ref| + slack``; return the largest relative difference.
-
-    Where `alt` is not NaN, optax's value may match `alt` instead (see `stair_counts`).
-    """
-    got, ref = np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64)
-    assert got.shape == ref.shape, what
-    assert np.all(np.isfinite(got)), what
-    floor = atol * max(float(np.max(np.abs(ref), initial=0.0)), 1e-300) + slack
-    err = np.abs(got - ref)
-    tol = rtol * np.abs(ref) + floor
-    bad = err > tol
-    if alt is not None:
-        bad &= ~(np.abs(alt - ref) <= tol)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise AssertionError(
-            f"{what}: element {i}: lrcore {got[i]!r}, optax {ref[i]!r} (rel {err[i] / abs(ref[i]):.3g})"
-        )
-    # The reported difference: relative, over the values not near a zero of the schedule.
-    significant = (np.abs(ref) >= 1e-3 * np.max(np.abs(ref), initial=0.0)) & (ref != 0) & (err <= tol)
-    return float(np.max(err[significant] / np.abs(ref[significant]), initial=0.0))
+    return jax_values(
+        lambda: optax_schedule(name, kwargs),
+        t,
+        x64=x64,
+        vmap=scalar_count_only(name, kwargs),
+        int_result_ok=True,  # an int constant_schedule stays int
+    )
 
 
 def stair_counts(name: str, kw: dict[str, Any], offset: float = 0.0) -> list[float]:
@@ -146,12 +95,6 @@ def _lr(rng: np.random.Generator) -> float:
     return float(np.exp(rng.uniform(np.log(1e-5), np.log(2.0))))
 
 
-def _steps(rng: np.random.Generator) -> float:
-    r = rng.random()
-    n = int(rng.integers(1, 6) if r < 0.2 else rng.integers(6, 200) if r < 0.85 else rng.integers(200, 2000))
-    return n + 0.5 if rng.random() < 0.1 else n  # optax takes fractional lengths too
-
-
 def _begin(rng: np.random.Generator) -> int:
     return int(rng.integers(1, 50)) if rng.random() < 0.4 else 0
 
@@ -161,7 +104,7 @@ def draw_polynomial(rng: np.random.Generator) -> dict[str, Any]:
         "init_value": _lr(rng),
         "end_value": _lr(rng) if rng.random() < 0.8 else 0.0,
         "power": float(rng.choice([1.0, 2.0, 0.5, rng.uniform(0.2, 4)])),
-        "transition_steps": _steps(rng),
+        "transition_steps": draw_steps(rng),
         "transition_begin": _begin(rng),
     }
 
@@ -174,7 +117,7 @@ def draw_linear(rng: np.random.Generator) -> dict[str, Any]:
 
 def _exp_args(rng: np.random.Generator, init: float) -> dict[str, Any]:
     rate = float(rng.uniform(0.3, 0.99) if rng.random() < 0.75 else rng.uniform(1.01, 1.6))
-    kw: dict[str, Any] = {"transition_steps": _steps(rng), "decay_rate": rate, "transition_begin": _begin(rng)}
+    kw: dict[str, Any] = {"transition_steps": draw_steps(rng), "decay_rate": rate, "transition_begin": _begin(rng)}
     if rng.random() < 0.5:
         kw["staircase"] = True
     if rate > 1 or rng.random() < 0.5:  # a floor below init when decaying, a ceiling above it when growing
@@ -188,7 +131,7 @@ def draw_exponential(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def draw_cosine(rng: np.random.Generator) -> dict[str, Any]:
-    kw: dict[str, Any] = {"init_value": _lr(rng), "decay_steps": _steps(rng)}
+    kw: dict[str, Any] = {"init_value": _lr(rng), "decay_steps": draw_steps(rng)}
     if rng.random() < 0.6:
         kw["alpha"] = float(rng.uniform(0, 1))
     if rng.random() < 0.4:
@@ -203,7 +146,7 @@ def draw_warmup_cosine(rng: np.random.Generator) -> dict[str, Any]:
         "init_value": peak * float(rng.choice([0.0, rng.uniform(0, 1)])),
         "peak_value": peak,
         "warmup_steps": warm,
-        "decay_steps": warm + _steps(rng),
+        "decay_steps": warm + draw_steps(rng),
     }
     if rng.random() < 0.6:
         kw["end_value"] = peak * float(rng.uniform(0, 1))
@@ -224,7 +167,7 @@ def draw_warmup_exponential(rng: np.random.Generator) -> dict[str, Any]:
 
 def draw_warmup_constant(rng: np.random.Generator) -> dict[str, Any]:
     peak = _lr(rng)
-    return {"init_value": peak * float(rng.uniform(0, 1)), "peak_value": peak, "warmup_steps": _steps(rng)}
+    return {"init_value": peak * float(rng.uniform(0, 1)), "peak_value": peak, "warmup_steps": draw_steps(rng)}
 
 
 def _scales(rng: np.random.Generator, whole: bool = False) -> dict[float, float]:
@@ -454,39 +397,31 @@ def configs(name: str) -> list[dict[str, Any]]:
 def compare(name: str, kw: dict[str, Any]) -> dict[str, float]:
     """Check one configuration in every evaluation path; return the largest relative differences."""
     s = lr.from_optax(name, **kw)
-    n = int(math.ceil(3 * max(peer_horizon(name, kw), 4))) + 3
+    h = peer_horizon(name, kw)
+    n = steps_to_compare(h)
     ints = np.arange(n)
-    halves = ints + 0.5
-    what = f"{name}({kw})"
-    grid = np.concatenate([ints, halves]).astype(float)
+    grid = np.concatenate([ints, ints + 0.5]).astype(float)
     both = optax_values(name, kw, grid, x64=True)
-    ref32 = optax_values(name, kw, ints, x64=False)
     stairs = np.isin(grid, stair_counts(name, kw))
     alt = np.where(stairs, s(np.maximum(grid - 1e-6, 0.0)), np.nan)  # the value just before the step
-    ref, ref_half, alt_int, alt_half = both[:n], both[n:], alt[:n], alt[n:]
-    slack = f32_slack(name, kw)
-    worst = {
-        "x64": max(
-            max_rel(s.array(n), ref, **X64, what=what + " array", alt=alt_int),
-            max_rel(s(ints.astype(float)), ref, **X64, what=what + " s(ndarray)", alt=alt_int),
-            max_rel(s.array(n, start=0.5), ref_half, **X64, what=what + " array(start=0.5)", alt=alt_half),
-            max_rel(s(halves), ref_half, **X64, what=what + " s(t + 0.5)", alt=alt_half),
+    ref, alt_int = both[:n], alt[:n]
+    worst = check(
+        s,
+        f"{name}({kw})",
+        Expected(ref, X64, alt=alt_int, paths=("array", "s(ndarray)", "s(t)"), scalar_at=landmarks(n, h)),
+        Expected(both[n:], X64, start=0.5, alt=alt[n:], paths=("array", "s(ndarray)")),
+        Expected(
+            optax_values(name, kw, ints, x64=False),
+            F32,
+            alt=alt_int,
+            slack=f32_slack(name, kw),
+            paths=("array", "array(float32)"),
+            label="float32",
         ),
-        "f32": max(
-            max_rel(s.array(n), ref32, **F32, what=what + " float32", alt=alt_int, slack=slack),
-            max_rel(
-                s.array(n, dtype=np.float32), ref32, **F32, what=what + " array(float32)", alt=alt_int, slack=slack
-            ),
-        ),
-        "late": int(np.sum(stairs[:n] & (np.abs(s.array(n) - ref) > X64["rtol"] * np.abs(ref)))),
-    }
-    h = peer_horizon(name, kw)
-    picks = sorted({0, 1, n - 1, *(int(x) for x in (h - 1, h, h + 1) if 0 <= x < n)})
-    scalars = [s(t) for t in picks]
-    assert all(isinstance(v, float) for v in scalars)
-    max_rel(np.array(scalars), ref[picks], **X64, what=what + f" scalar s(t) at t={picks}", alt=alt_int[picks])
-    assert lr.from_json(s.to_json()) == s
-    assert lr.parse(repr(s)) == s
+        peer="optax",
+    )
+    worst["late"] = int(np.sum(stairs[:n] & (np.abs(s.array(n) - ref) > X64.rtol * np.abs(ref))))
+    assert_round_trips(s, n)
     return worst
 
 
@@ -531,9 +466,7 @@ def test_staircase_steps_at_each_multiple_of_transition_steps() -> None:
 
 def test_json_round_trip_keeps_values() -> None:
     s = lr.from_optax("warmup_cosine_decay_schedule", init_value=0.0, peak_value=1e-3, warmup_steps=10, decay_steps=100)
-    back = lr.from_dict(json.loads(json.dumps(s.to_dict())))
-    assert back == s and hash(back) == hash(s)
-    np.testing.assert_array_equal(back.array(300), s.array(300))
+    assert_round_trips(s, 300)
 
 
 W = "from_optax\\('{}'\\): "

@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from peers import Expected, Tolerance, assert_round_trips, check
 
 import lrcore as lr
-from lrcore.convert._timm import BUILDERS  # noqa: E402
+from lrcore.convert._timm import BUILDERS
 
-RTOL = 1e-9
-ATOL = 1e-12  # times lr: the floor for values that are (almost) 0
+TOL = Tolerance(rtol=1e-9, atol=1e-12)  # atol times lr: the floor for values that are (almost) 0
 DRAWS = 30
 CYCLIC = ("CosineLRScheduler", "TanhLRScheduler", "PolyLRScheduler")
 
@@ -78,24 +78,14 @@ def cycle_slips(name: str, kwargs: dict[str, Any], n: int) -> set[int]:
     return slips
 
 
-def compare(timm_scheduler: types.ModuleType, name: str, base: float, kwargs: dict[str, Any]) -> float:
-    """Assert s(t) and s.array(n) match timm at every update; return the largest relative difference
-    where the value is not within 1e-9 * lr of 0."""
+def compare(timm_scheduler: types.ModuleType, name: str, base: float, kwargs: dict[str, Any]) -> dict[str, float]:
+    """Assert s(t), s(ndarray) and s.array(n) match timm at every update (but at its cycle slips);
+    return the largest relative differences."""
     n = span(name, kwargs)
     ref = peer_values(timm_scheduler, name, base, kwargs, n)
     s = lr.from_timm(name, base, **kwargs)
-    keep = np.ones(n, bool)
-    keep[list(cycle_slips(name, kwargs, n))] = False
-    worst = 0.0
-    for got in (s.array(n), np.array([s(t) for t in range(n)])):
-        diff = np.abs(got - ref)[keep]
-        bound = RTOL * np.abs(ref)[keep] + ATOL * base
-        bad = np.nonzero(diff > bound)[0]
-        ts = np.arange(n)[keep][bad[:5]]
-        assert not len(bad), f"{name} lr={base} {kwargs}: t={ts} lrcore={got[ts]} timm={ref[ts]}"
-        sizable = np.abs(ref[keep]) > 1e-9 * base
-        worst = max(worst, float(np.max(diff[sizable] / np.abs(ref[keep][sizable]), initial=0.0)))
-    return worst
+    slips = np.isin(np.arange(n), list(cycle_slips(name, kwargs, n)))
+    return check(s, f"{name} lr={base} {kwargs}", Expected(ref, TOL, scale=base, skip=slips), peer="timm")
 
 
 # ---------------------------------------------------------------------------
@@ -218,10 +208,10 @@ def test_fractional_times_match_get_lr(timm_scheduler: types.ModuleType, name: s
     rng = random.Random(zlib.crc32(name.encode()) + 1)
     for base, kwargs in [draw(name, rng) for _ in range(10)]:
         sched = make_peer(timm_scheduler, name, base, kwargs)
-        ts = np.arange(span(name, kwargs)) + rng.uniform(0.01, 0.99)
-        ref = np.array([sched._get_lr(float(t))[0] for t in ts])
-        got = lr.from_timm(name, base, **kwargs)(ts)
-        np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL * base, err_msg=f"{name} {kwargs}")
+        start = rng.uniform(0.01, 0.99)
+        ref = np.array([sched._get_lr(float(t))[0] for t in start + np.arange(span(name, kwargs))])
+        s = lr.from_timm(name, base, **kwargs)
+        check(s, f"{name} lr={base} {kwargs}", Expected(ref, TOL, start=start, scale=base), peer="timm _get_lr")
 
 
 def test_every_timm_scheduler_is_converted_or_refused(timm_scheduler: types.ModuleType) -> None:
@@ -368,9 +358,4 @@ def test_unknown_name() -> None:
 def test_json_round_trip(name: str) -> None:
     rng = random.Random(11)
     for base, kwargs in [draw(name, rng) for _ in range(5)] + [(0.1, kwargs) for kwargs in EDGES[name]]:
-        s = lr.from_timm(name, base, **kwargs)
-        back = lr.from_json(s.to_json())
-        assert back == s and hash(back) == hash(s)
-        assert lr.parse(repr(s)) == s
-        n = span(name, kwargs)
-        np.testing.assert_array_equal(back.array(n), s.array(n))
+        assert_round_trips(lr.from_timm(name, base, **kwargs), span(name, kwargs))

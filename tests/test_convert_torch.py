@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from peers import Expected, Tolerance, assert_round_trips, check, max_rel
 from torch.optim import lr_scheduler as tls
 
 import lrcore as lr
 
 RTOL = 1e-9
 ATOL = 1e-12  # times the largest |lr| of the run, for values near 0
+TOL = Tolerance(RTOL, ATOL)
 SEED = 20240611
 PER_NAME = 30
 
@@ -430,24 +432,23 @@ RANDOM = random_configs()
 # Equality with torch
 
 
-def compare(config: Config) -> None:
-    """Check s(t) and s.array(n) against torch for t = 0 ... n-1, and the JSON round trip."""
+def compare(config: Config) -> dict[str, float]:
+    """Check s(t), s(ndarray) and s.array(n) against torch for t = 0 ... n-1, and the round trips;
+    return the largest relative differences."""
     name, base, kwargs = config
     n = steps(name, kwargs)
     expected = torch_lrs(name, base, kwargs, n)
-    atol = ATOL * float(np.max(np.abs(expected)))
+    scale = float(np.max(np.abs(expected)))
     # torch's recursions leave rounding noise such as -5e-22 where the lr reaches 0 (LinearLR to end_factor=0);
     # a real negative lr comes only from linear OneCycleLR at total_steps, where lrcore holds (see held()).
-    assert not (expected < -atol).any() or _uses_linear_one_cycle(name, kwargs)
-    expected = np.where(expected < -atol, 0.0, expected)
+    assert not (expected < -ATOL * scale).any() or _uses_linear_one_cycle(name, kwargs)
+    expected = np.where(expected < -ATOL * scale, 0.0, expected)
     for t in held(name, kwargs):
         expected[t] = expected[t - 1]
     s = lr.from_torch(name, base, **kwargs)
-    scalar = np.array([s(t) for t in range(n)])
-    array = s.array(n)
-    np.testing.assert_allclose(scalar, expected, rtol=RTOL, atol=atol, err_msg=repr(s))
-    np.testing.assert_allclose(array, expected, rtol=RTOL, atol=atol, err_msg=repr(s))
-    assert lr.from_json(s.to_json()) == s
+    worst = check(s, f"{name}(lr={base}, {kwargs}) = {s!r}", Expected(expected, TOL, scale=scale), peer="torch")
+    assert_round_trips(s, n)
+    return worst
 
 
 @pytest.mark.parametrize("config", RANDOM, ids=_id)
@@ -508,7 +509,7 @@ def test_cosine_annealing_keeps_its_wave_far_past_t_max() -> None:
     kw = dict(T_max=7, eta_min=0.01)
     expected = torch_lrs("CosineAnnealingLR", 0.1, kw, 700)
     s = lr.from_torch("CosineAnnealingLR", 0.1, **kw)
-    np.testing.assert_allclose(s.array(700), expected, rtol=RTOL, atol=ATOL * 0.1)
+    max_rel(s.array(700), expected, TOL, f"CosineAnnealingLR(lr=0.1, {kw}) array", peer="torch", scale=0.1)
     assert s.horizon is None
 
 
