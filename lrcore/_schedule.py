@@ -493,7 +493,23 @@ def _check_nesting(where: str, data: Any) -> None:
 
 
 def from_dict(data: Any) -> Schedule:
-    """Rebuild a schedule from ``Schedule.to_dict()``; every argument is validated again."""
+    """Rebuild a schedule from ``Schedule.to_dict()``; every argument is validated again.
+
+    Args:
+        data: a dict with a ``"kind"`` key and that kind's arguments, child schedules as nested dicts
+            (the form ``to_dict`` writes).
+
+    Returns:
+        The ``Schedule`` that `data` describes, built through its kind's constructor.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_dict({"kind": "linear", "start": 0.1, "end": 0.0, "steps": 100})
+        >>> s, s(50)
+        (linear(start=0.1, end=0, steps=100), 0.05)
+        >>> lr.from_dict(s.to_dict()) == s
+        True
+    """
     if not isinstance(data, dict):
         raise TypeError(f"from_dict: expected a dict with a 'kind' key; got {type(data).__name__}: {check.show(data)}")
     _check_nesting("from_dict", data)
@@ -513,7 +529,22 @@ def _from_dict(data: dict[Any, Any]) -> Schedule:
 
 
 def from_json(text: str | bytes) -> Schedule:
-    """Rebuild a schedule from ``Schedule.to_json()``."""
+    """Rebuild a schedule from ``Schedule.to_json()``.
+
+    Args:
+        text: JSON text (str or bytes) holding one schedule's dict, as ``to_json`` writes it.
+
+    Returns:
+        The ``Schedule`` it describes; every argument is validated as by ``from_dict``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.from_json('{"kind": "step", "init": 1.0, "step_size": 10, "gamma": 0.5}')
+        >>> s, s(25)
+        (step(init=1, step_size=10, gamma=0.5), 0.25)
+        >>> lr.from_json(s.to_json()) == s
+        True
+    """
     if not isinstance(text, (str, bytes, bytearray)):
         raise TypeError(f"from_json: expected JSON text; got {type(text).__name__}")
     try:
