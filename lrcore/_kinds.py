@@ -934,14 +934,11 @@ def _binary_horizon(s: Schedule) -> float | None:
     return None if a is None or b is None else max(a, b)
 
 
-@register(
-    "product",
-    code=K.PRODUCT,
-    fold=K.SCALE,
-    children=("first", "second"),
-    positional=("first", "second"),
-    horizon=_binary_horizon,
-)
+# The record fields product and add share.
+_BINARY: dict[str, Any] = dict(children=("first", "second"), positional=("first", "second"), horizon=_binary_horizon)
+
+
+@register("product", code=K.PRODUCT, fold=K.SCALE, **_BINARY)
 def product(first: Schedule, second: Schedule) -> Schedule:
     """``first(t) * second(t)``; what ``first * second`` builds.
 
@@ -962,14 +959,7 @@ def product(first: Schedule, second: Schedule) -> Schedule:
     return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
 
-@register(
-    "add",
-    code=K.SUM,
-    fold=K.ADD,
-    children=("first", "second"),
-    positional=("first", "second"),
-    horizon=_binary_horizon,
-)
+@register("add", code=K.SUM, fold=K.ADD, **_BINARY)
 def add(first: Schedule, second: Schedule) -> Schedule:
     """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build.
 
