@@ -140,12 +140,13 @@ class Schedule:
     schedules are immutable, hashable and equal when their parameters are.
     """
 
-    __slots__ = ("kind", "params", "_hash", "_compiled", "_depth")
+    __slots__ = ("kind", "params", "_hash", "_compiled", "_scalar", "_depth")
 
     kind: str
     params: tuple[tuple[str, Any], ...]
     _hash: int | None
     _compiled: tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]] | None
+    _scalar: Callable[[float], float] | None  # _compiled[2], for the scalar fast path
     _depth: int
 
     def __init__(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
@@ -185,6 +186,7 @@ class Schedule:
         object.__setattr__(self, "params", frozen)
         object.__setattr__(self, "_hash", None)
         object.__setattr__(self, "_compiled", None)
+        object.__setattr__(self, "_scalar", None)
         object.__setattr__(self, "_depth", depth + 1)
 
     # -- value semantics -------------------------------------------------
@@ -238,15 +240,16 @@ class Schedule:
             prog, customs, nodes = compile_program(self)
             compiled = (prog, customs, _pure.build(nodes, customs or ()))
             object.__setattr__(self, "_compiled", compiled)
+            object.__setattr__(self, "_scalar", compiled[2])
         return compiled
 
     def __call__(self, t: Any) -> Any:
         """The learning rate at t (a float), or at each element of an array of times."""
         # Fast path for the common scalar call: a plain float or int in range.
         if type(t) is float and 0.0 <= t < _INF:
-            return (self._compiled or self._program())[2](t)
+            return (self._scalar or self._program()[2])(t)
         if type(t) is int and 0 <= t <= _INT_FAST:
-            return (self._compiled or self._program())[2](float(t))
+            return (self._scalar or self._program()[2])(float(t))
         if isinstance(t, (np.ndarray, list, tuple)):
             ts = check.times(np.asarray(t))
             prog, customs, scalar = self._program()
