@@ -4,6 +4,7 @@ the parameter and the value: ``cosine: `steps` must be > 0; got steps=0``."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import math
 import re
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import lrcore as lr
+from lrcore._schedule import KINDS as REGISTRY
 
 COS = lr.cosine(init=1.0, steps=10)
 NAN, INF = math.nan, math.inf
@@ -52,8 +54,10 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "gamma"),
     ("multistep-huge-int-milestone", lambda: lr.multistep(init=1.0, milestones=[3, 10**400]), ValueError, "multistep",
      "milestones"),
+    ("multistep-init-negative", lambda: lr.multistep(init=-1.0, milestones=[3]), ValueError, "multistep", "init"),
     # exponential / inverse_time
     ("exponential-gamma-zero", lambda: lr.exponential(init=1.0, gamma=0), ValueError, "exponential", "gamma"),
+    ("exponential-init-nan", lambda: lr.exponential(init=NAN, gamma=0.5), ValueError, "exponential", "init"),
     ("exponential-every-zero", lambda: lr.exponential(init=1.0, gamma=0.5, every=0), ValueError, "exponential",
      "every"),
     ("exponential-floor-above-init", lambda: lr.exponential(init=1.0, gamma=0.5, end=2.0), ValueError,
@@ -65,6 +69,10 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("inverse_time-rate-negative", lambda: lr.inverse_time(init=1.0, rate=-1), ValueError, "inverse_time", "rate"),
     ("inverse_time-every-negative", lambda: lr.inverse_time(init=1.0, rate=1, every=-2), ValueError,
      "inverse_time", "every"),
+    ("inverse_time-init-negative", lambda: lr.inverse_time(init=-1.0, rate=0.5), ValueError, "inverse_time",
+     "init"),
+    ("inverse_time-staircase-str", lambda: lr.inverse_time(init=1.0, rate=0.5, staircase="no"), TypeError,
+     "inverse_time", "staircase"),
     # polynomial
     ("polynomial-power-zero", lambda: lr.polynomial(init=1.0, end=0.0, steps=10, power=0), ValueError, "polynomial",
      "power"),
@@ -74,6 +82,8 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "polynomial", "cycle"),
     ("polynomial-end-negative", lambda: lr.polynomial(init=1.0, end=-1e-9, steps=10), ValueError, "polynomial",
      "end"),
+    ("polynomial-init-inf", lambda: lr.polynomial(init=INF, end=0.0, steps=10), ValueError, "polynomial", "init"),
+    ("polynomial-steps-zero", lambda: lr.polynomial(init=1.0, end=0.0, steps=0), ValueError, "polynomial", "steps"),
     # cosine
     ("cosine-steps-zero", lambda: lr.cosine(init=1.0, steps=0), ValueError, "cosine", "steps"),
     ("cosine-final-negative", lambda: lr.cosine(init=1.0, steps=10, final=-0.1), ValueError, "cosine", "final"),
@@ -91,8 +101,15 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "cosine_restarts", "decay"),
     ("cosine_restarts-k_decay-negative", lambda: lr.cosine_restarts(init=1.0, period=10, k_decay=-1), ValueError,
      "cosine_restarts", "k_decay"),
+    ("cosine_restarts-init-negative", lambda: lr.cosine_restarts(init=-1.0, period=10), ValueError,
+     "cosine_restarts", "init"),
+    ("cosine_restarts-final-nan", lambda: lr.cosine_restarts(init=1.0, period=10, final=NAN), ValueError,
+     "cosine_restarts", "final"),
     # one_cycle
     ("one_cycle-steps-zero", lambda: lr.one_cycle(peak=1.0, steps=0), ValueError, "one_cycle", "steps"),
+    ("one_cycle-peak-negative", lambda: lr.one_cycle(peak=-1.0, steps=100), ValueError, "one_cycle", "peak"),
+    ("one_cycle-three_phase-int", lambda: lr.one_cycle(peak=1.0, steps=100, three_phase=1), TypeError, "one_cycle",
+     "three_phase"),
     ("one_cycle-pct-zero", lambda: lr.one_cycle(peak=1.0, steps=100, pct_start=0), ValueError, "one_cycle",
      "pct_start"),
     ("one_cycle-pct-one", lambda: lr.one_cycle(peak=1.0, steps=100, pct_start=1.0), ValueError, "one_cycle",
@@ -120,6 +137,7 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("cyclic-gamma-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="exp_range", gamma=0), ValueError,
      "cyclic", "gamma"),
     ("cyclic-base-negative", lambda: lr.cyclic(base=-0.1, peak=1.0, step_up=4), ValueError, "cyclic", "base"),
+    ("cyclic-peak-inf", lambda: lr.cyclic(base=0.1, peak=INF, step_up=4), ValueError, "cyclic", "peak"),
     ("cyclic-period-overflows", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=1.7e308, step_down=1.7e308), ValueError,
      "cyclic", "step_down"),
     ("cyclic-default-period-overflows", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=1e308), ValueError, "cyclic",
@@ -150,6 +168,8 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "warmup"),
     ("inverse_sqrt-timescale-zero", lambda: lr.inverse_sqrt(peak=1.0, warmup=10, timescale=0), ValueError,
      "inverse_sqrt", "timescale"),
+    ("inverse_sqrt-peak-negative", lambda: lr.inverse_sqrt(peak=-1.0, warmup=10), ValueError, "inverse_sqrt",
+     "peak"),
     ("wsd-too-long", lambda: lr.wsd(peak=1.0, steps=100, warmup=60, decay=50), ValueError, "wsd", "decay"),
     ("wsd-warmup-negative", lambda: lr.wsd(peak=1.0, steps=100, warmup=-1, decay=50), ValueError, "wsd", "warmup"),
     ("wsd-shape", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, decay_shape="exponential"), ValueError,
@@ -158,9 +178,25 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "wsd", "warmup_shape"),
     ("wsd-start-negative", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, start=-1.0), ValueError, "wsd",
      "start"),
+    ("wsd-peak-nan", lambda: lr.wsd(peak=NAN, steps=100, warmup=10, decay=50), ValueError, "wsd", "peak"),
+    ("wsd-steps-zero", lambda: lr.wsd(peak=1.0, steps=0, warmup=0, decay=0), ValueError, "wsd", "steps"),
+    ("wsd-final-negative", lambda: lr.wsd(peak=1.0, steps=100, warmup=10, decay=50, final=-0.1), ValueError, "wsd",
+     "final"),
     ("tanh-bounds", lambda: lr.tanh_decay(init=1.0, steps=10, lower=3, upper=3), ValueError, "tanh_decay", "upper"),
     ("tanh-lower-nan", lambda: lr.tanh_decay(init=1.0, steps=10, lower=NAN), ValueError, "tanh_decay", "lower"),
     ("tanh-steps-zero", lambda: lr.tanh_decay(init=1.0, steps=0), ValueError, "tanh_decay", "steps"),
+    ("tanh-init-negative", lambda: lr.tanh_decay(init=-1.0, steps=10), ValueError, "tanh_decay", "init"),
+    ("tanh-final-inf", lambda: lr.tanh_decay(init=1.0, steps=10, final=INF), ValueError, "tanh_decay", "final"),
+    # range_test
+    ("range_test-start-zero", lambda: lr.range_test(start=0.0), ValueError, "range_test", "start"),
+    ("range_test-end-below-start", lambda: lr.range_test(start=1.0, end=0.5), ValueError, "range_test", "end"),
+    ("range_test-end-equals-start", lambda: lr.range_test(start=0.1, end=0.1), ValueError, "range_test", "end"),
+    ("range_test-end-nan", lambda: lr.range_test(end=NAN), ValueError, "range_test", "end"),
+    ("range_test-ratio-overflows", lambda: lr.range_test(start=1e-300, end=1e300), ValueError, "range_test", "end"),
+    ("range_test-steps-one", lambda: lr.range_test(steps=1), ValueError, "range_test", "steps"),
+    ("range_test-steps-float", lambda: lr.range_test(steps=100.0), TypeError, "range_test", "steps"),
+    ("range_test-steps-bool", lambda: lr.range_test(steps=True), TypeError, "range_test", "steps"),
+    ("range_test-shape", lambda: lr.range_test(shape="cosine"), ValueError, "range_test", "shape"),
     # custom
     ("custom-not-callable", lambda: lr.custom(0.1), TypeError, "custom", "fn"),
     # combinators
@@ -186,11 +222,15 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     ("add-operator-negative", lambda: COS + -0.5, ValueError, "constant", "value"),
     ("scale-not-schedule", lambda: lr.scale("cos", factor=2.0), TypeError, "scale", "schedule"),
     ("product-not-schedule", lambda: lr.product(COS, 2.0), TypeError, "product", "second"),
+    ("product-first-not-schedule", lambda: lr.product("cos", COS), TypeError, "product", "first"),
     ("add-not-schedule", lambda: lr.add(None, COS), TypeError, "add", "first"),
+    ("add-second-not-schedule", lambda: lr.add(COS, 0.1), TypeError, "add", "second"),
     ("clip-hi-below-lo", lambda: lr.clip(COS, lo=0.5, hi=0.1), ValueError, "clip", "hi"),
     ("clip-lo-negative", lambda: lr.clip(COS, lo=-0.5), ValueError, "clip", "lo"),
+    ("clip-not-schedule", lambda: lr.clip(0.5, lo=0.1), TypeError, "clip", "schedule"),
     ("shift-negative", lambda: lr.shift(COS, steps=-1), ValueError, "shift", "steps"),
     ("shift-nan", lambda: lr.shift(COS, steps=NAN), ValueError, "shift", "steps"),
+    ("shift-not-schedule", lambda: lr.shift(None, steps=1), TypeError, "shift", "schedule"),
     # evaluation and tools
     ("array-n-negative", lambda: COS.array(-1), ValueError, "array", "n"),
     ("array-n-float", lambda: COS.array(10.0), TypeError, "array", "n"),
@@ -214,9 +254,24 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
 ]
 
 
-def test_catalogue_is_large() -> None:
-    assert len(BAD) >= 60
+# Where BAD's cases are refused besides the kinds' constructors: evaluation and the tools.
+TOOLS = {"array", "chunks", "summary", "iterate"}
+
+
+def test_cases_have_unique_names_and_known_places() -> None:
     assert len({name for name, *_ in BAD}) == len(BAD)
+    unknown = {where for *_, where, _ in BAD} - set(REGISTRY) - TOOLS
+    assert not unknown, f"cases refused at places that are neither a registered kind nor a tool: {unknown}"
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_every_parameter_of_every_kind_has_a_bad_case(kind: str) -> None:
+    """Each registered kind's constructor, parameter by parameter: a kind added to the registry fails here
+    until BAD refuses a bad value of each of its parameters."""
+    params = inspect.signature(REGISTRY[kind].constructor).parameters
+    covered = {name.split("[")[0] for _, _, _, where, name in BAD if where == kind}
+    lacking = [p for p in params if p not in covered]
+    assert not lacking, f"BAD has no case for {kind}'s {', '.join(lacking)}"
 
 
 @pytest.mark.parametrize(("call", "exc", "where", "name"), [pytest.param(*case[1:], id=case[0]) for case in BAD])
