@@ -370,10 +370,10 @@ def ref_tanh_decay(t: float, init: float, steps: float, final: float, lower: flo
 
 
 def ref_range_test(t: float, start: float, end: float, steps: int, shape: str) -> float:
-    """start at t = 0 growing to end at t = steps - 1 (geometrically, or linearly), then end.
+    """start * (end / start) ** (t / (steps - 1)) (exponential) or start + (end - start) * t / (steps - 1)
+    (linear) until t = steps - 1, then end.
 
-    Not in LEAVES (the kind belongs to the range test, not to the core catalogue); exact:
-    the geometric value is computed in 40-digit decimal arithmetic and rounded once.
+    Exact: the geometric value is computed in 40-digit decimal arithmetic and rounded once.
     """
     span = steps - 1
     if t >= span:
@@ -456,6 +456,7 @@ LEAVES: dict[str, Callable[..., float]] = {
     "inverse_sqrt": ref_inverse_sqrt,
     "wsd": ref_wsd,
     "tanh_decay": ref_tanh_decay,
+    "range_test": ref_range_test,
 }
 COMBINATORS: dict[str, Callable[..., float]] = {
     "join": ref_join,
@@ -522,6 +523,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "inverse_sqrt": {"timescale": None},
     "wsd": {"final": 0.0, "start": 0.0, "warmup_shape": "linear", "decay_shape": "linear"},
     "tanh_decay": {"final": 0.0, "lower": -7.0, "upper": 3.0},
+    "range_test": {"start": 1e-7, "end": 10.0, "steps": 100, "shape": "exponential"},
     "join": {},
     "warmup": {"start": 0.0, "shape": "linear"},
     "scale": {},
@@ -563,7 +565,8 @@ def _catalogue() -> dict[str, list[Spec]]:
                        c("polynomial", init=0.1, end=1.0, steps=5.5, power=3.0, cycle=True, k_decay=0.5)],
         "cosine": [c("cosine", init=1.0, steps=10.0), cos, c("cosine", init=0.1, steps=10.0, final=1.0, periodic=True),
                    c("cosine", init=1.0, steps=20.0, exponent=2.0, k_decay=1.5),
-                   c("cosine", init=3e-4, steps=9000.0, final=3e-5), c("cosine", init=1.0, steps=7.25, periodic=True)],
+                   c("cosine", init=3e-4, steps=9000.0, final=3e-5), c("cosine", init=1.0, steps=7.25, periodic=True),
+                   c("cosine", init=1.0, steps=10.0, final=0.2, exponent=2.0, periodic=True)],
         "cosine_restarts": [c("cosine_restarts", init=1.0, period=10.0),
                             c("cosine_restarts", init=1.0, period=10.0, final=0.1, period_mult=2.0, decay=0.5),
                             c("cosine_restarts", init=1.0, period=4.0, period_mult=1.5, k_decay=2.0),
@@ -592,6 +595,10 @@ def _catalogue() -> dict[str, list[Spec]]:
                 c("wsd", peak=0.5, steps=10.0, warmup=2.5, decay=0.0, warmup_shape="sqrt")],
         "tanh_decay": [c("tanh_decay", init=1.0, steps=100.0), c("tanh_decay", init=1.0, steps=10.0, final=0.1,
                                                                   lower=-3.0, upper=5.0)],
+        "range_test": [c("range_test"), c("range_test", start=1e-4, end=1.0, steps=5),
+                       # start * (end / start) rounds below end here: the last step must still be end.
+                       c("range_test", start=1e-5, end=1.0, steps=7),
+                       c("range_test", start=0.01, end=0.5, steps=11, shape="linear")],
         "join": [c("join", schedules=[c("linear", start=0.0, end=1.0, steps=10.0), cos], boundaries=[10.0]),
                  c("join", schedules=[c("constant", value=0.1), c("constant", value=0.2), cos],
                    boundaries=[2.5, 7.0])],
@@ -599,7 +606,8 @@ def _catalogue() -> dict[str, list[Spec]]:
                                                              shape="cosine"),
                    c("warmup", schedule=cos, steps=8.0, start=0.001, shape="exponential")],
         "scale": [c("scale", schedule=cos, factor=0.5)],
-        "product": [c("product", first=cos, second=c("step", init=1.0, step_size=7.0, gamma=0.5))],
+        "product": [c("product", first=cos, second=c("step", init=1.0, step_size=7.0, gamma=0.5)),
+                    c("product", first=c("constant", value=0.5), second=cos)],
         "add": [c("add", first=cos, second=c("constant", value=0.01)),
                 c("add", first=cos, second=c("cyclic", base=0.0, peak=0.1, step_up=5.0))],
         "clip": [c("clip", schedule=c("linear", start=0.0, end=1.0, steps=10.0), lo=0.2, hi=0.7)],
@@ -611,139 +619,200 @@ CATALOGUE: dict[str, list[Spec]] = _catalogue()
 
 
 # ---------------------------------------------------------------------------
-# Ranges and landmarks derived from the formulas
+# Ranges and landmarks derived from the formulas: one entry per kind in BOUNDS and
+# LANDMARKS, so a kind without them is visible (the registry tests list what a kind lacks).
 
 
 def bounds(spec: Spec, t_max: float) -> tuple[float, float]:
     """(lo, hi) with lo <= value(t) <= hi for every t in [0, t_max]."""
-    kind = spec["kind"]
-    g: Callable[[str], Any] = spec.__getitem__
-    if kind == "constant":
-        return g("value"), g("value")
-    if kind == "linear":
-        return min(g("start"), g("end")), max(g("start"), g("end"))
-    if kind in ("step", "multistep"):
-        count = _floor_div(t_max, g("step_size")) if kind == "step" else len(g("milestones"))
-        far = _scaled_power(g("init"), g("gamma"), count)
-        return min(g("init"), far) if g("gamma") > 1.0 else 0.0, max(g("init"), far)
-    if kind == "exponential":
-        init, gamma, end = g("init"), g("gamma"), g("end")
-        far = _scaled_power(init, gamma, t_max / g("every"))
-        if end is not None:
-            far = max(far, end) if gamma < 1.0 else min(far, end)
-            if gamma == 1.0:
-                return far, far
-        return min(init, far), max(init, far)
-    if kind == "inverse_time":
-        return 0.0, g("init")
-    if kind == "polynomial":
-        return min(g("init"), g("end")), max(g("init"), g("end"))
-    if kind == "cosine":
-        return min(g("init"), g("final")), max(g("init"), g("final"))
-    if kind == "cosine_restarts":
-        i_max = _restart_cycle(t_max, g("period"), g("period_mult"))[0]
-        peaks = [g("init"), _scaled_power(g("init"), g("decay"), i_max)]
-        return min(g("final"), *peaks), max(g("final"), *peaks)
-    if kind == "one_cycle":
-        initial = g("peak") / g("div_factor")
-        low = initial / g("final_div_factor")
-        return min(initial, low, g("peak")), max(initial, low, g("peak"))
-    if kind == "cyclic":
-        base, peak = g("base"), g("peak")
-        f = 1.0
-        if g("mode") == "exp_range" and g("gamma") > 1.0:
-            f = _scaled_power(1.0, g("gamma"), t_max)
-        far = base + (peak - base) * f
-        return min(base, peak, far), max(base, peak, far)
-    if kind == "piecewise_constant":
-        return min(g("values")), max(g("values"))
-    if kind == "interpolate":
-        vs = [p[1] for p in g("points")]
-        return min(vs), max(vs)
-    if kind == "inverse_sqrt":
-        return 0.0, g("peak")
-    if kind == "wsd":
-        ends = (g("start"), g("peak"), g("final")) if g("warmup") > 0.0 else (g("peak"), g("final"))
-        return min(ends), max(ends)
-    if kind == "tanh_decay":
-        return min(g("init"), g("final")), max(g("init"), g("final"))
-    if kind == "join":
-        parts = [bounds(s, t_max) for s in g("schedules")]
-        return min(p[0] for p in parts), max(p[1] for p in parts)
-    if kind == "warmup":
-        lo, hi = bounds(g("schedule"), t_max)
-        return min(lo, g("start")), max(hi, g("start"))
-    if kind == "scale":
-        lo, hi = bounds(g("schedule"), t_max)
-        return lo * g("factor"), hi * g("factor")
-    if kind in ("product", "add"):
-        (a, b), (c, d) = bounds(g("first"), t_max), bounds(g("second"), t_max)
-        return (a * c, b * d) if kind == "product" else (a + c, b + d)
-    if kind == "clip":
-        lo, hi = bounds(g("schedule"), t_max)
-        top = math.inf if g("hi") is None else g("hi")
-        return min(max(lo, g("lo")), top), min(max(hi, g("lo")), top)
-    if kind == "shift":
-        return bounds(g("schedule"), t_max + g("steps"))
-    raise KeyError(kind)
+    return BOUNDS[spec["kind"]](spec, t_max)
+
+
+def _bounds_power(s: Spec, t_max: float) -> tuple[float, float]:
+    """step and multistep: init times gamma to the number of decays so far."""
+    count = _floor_div(t_max, s["step_size"]) if s["kind"] == "step" else len(s["milestones"])
+    far = _scaled_power(s["init"], s["gamma"], count)
+    return min(s["init"], far) if s["gamma"] > 1.0 else 0.0, max(s["init"], far)
+
+
+def _bounds_exponential(s: Spec, t_max: float) -> tuple[float, float]:
+    init, gamma, end = s["init"], s["gamma"], s["end"]
+    far = _scaled_power(init, gamma, t_max / s["every"])
+    if end is not None:
+        far = max(far, end) if gamma < 1.0 else min(far, end)
+        if gamma == 1.0:
+            return far, far
+    return min(init, far), max(init, far)
+
+
+def _bounds_cosine_restarts(s: Spec, t_max: float) -> tuple[float, float]:
+    i_max = _restart_cycle(t_max, s["period"], s["period_mult"])[0]
+    peaks = [s["init"], _scaled_power(s["init"], s["decay"], i_max)]
+    return min(s["final"], *peaks), max(s["final"], *peaks)
+
+
+def _bounds_one_cycle(s: Spec, t_max: float) -> tuple[float, float]:
+    initial = s["peak"] / s["div_factor"]
+    low = initial / s["final_div_factor"]
+    return min(initial, low, s["peak"]), max(initial, low, s["peak"])
+
+
+def _bounds_cyclic(s: Spec, t_max: float) -> tuple[float, float]:
+    base, peak = s["base"], s["peak"]
+    f = _scaled_power(1.0, s["gamma"], t_max) if s["mode"] == "exp_range" and s["gamma"] > 1.0 else 1.0
+    far = base + (peak - base) * f
+    return min(base, peak, far), max(base, peak, far)
+
+
+def _bounds_wsd(s: Spec, t_max: float) -> tuple[float, float]:
+    ends = (s["start"], s["peak"], s["final"]) if s["warmup"] > 0.0 else (s["peak"], s["final"])
+    return min(ends), max(ends)
+
+
+def _between(a: str, b: str) -> Callable[[Spec, float], tuple[float, float]]:
+    """Bounds of a kind whose values stay between parameters a and b."""
+    return lambda s, t_max: (min(s[a], s[b]), max(s[a], s[b]))
+
+
+def _bounds_join(s: Spec, t_max: float) -> tuple[float, float]:
+    parts = [bounds(child, t_max) for child in s["schedules"]]
+    return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
+def _bounds_warmup(s: Spec, t_max: float) -> tuple[float, float]:
+    lo, hi = bounds(s["schedule"], t_max)
+    return min(lo, s["start"]), max(hi, s["start"])
+
+
+def _bounds_scale(s: Spec, t_max: float) -> tuple[float, float]:
+    lo, hi = bounds(s["schedule"], t_max)
+    return lo * s["factor"], hi * s["factor"]
+
+
+def _bounds_product(s: Spec, t_max: float) -> tuple[float, float]:
+    (a, b), (c, d) = bounds(s["first"], t_max), bounds(s["second"], t_max)
+    return a * c, b * d
+
+
+def _bounds_add(s: Spec, t_max: float) -> tuple[float, float]:
+    (a, b), (c, d) = bounds(s["first"], t_max), bounds(s["second"], t_max)
+    return a + c, b + d
+
+
+def _bounds_clip(s: Spec, t_max: float) -> tuple[float, float]:
+    lo, hi = bounds(s["schedule"], t_max)
+    top = math.inf if s["hi"] is None else s["hi"]
+    return min(max(lo, s["lo"]), top), min(max(hi, s["lo"]), top)
+
+
+BOUNDS: dict[str, Callable[[Spec, float], tuple[float, float]]] = {
+    "constant": _between("value", "value"),
+    "linear": _between("start", "end"),
+    "step": _bounds_power,
+    "multistep": _bounds_power,
+    "exponential": _bounds_exponential,
+    "inverse_time": lambda s, t_max: (0.0, s["init"]),
+    "polynomial": _between("init", "end"),
+    "cosine": _between("init", "final"),
+    "cosine_restarts": _bounds_cosine_restarts,
+    "one_cycle": _bounds_one_cycle,
+    "cyclic": _bounds_cyclic,
+    "piecewise_constant": lambda s, t_max: (min(s["values"]), max(s["values"])),
+    "interpolate": lambda s, t_max: (min(p[1] for p in s["points"]), max(p[1] for p in s["points"])),
+    "inverse_sqrt": lambda s, t_max: (0.0, s["peak"]),
+    "wsd": _bounds_wsd,
+    "tanh_decay": _between("init", "final"),
+    "range_test": _between("start", "end"),
+    "join": _bounds_join,
+    "warmup": _bounds_warmup,
+    "scale": _bounds_scale,
+    "product": _bounds_product,
+    "add": _bounds_add,
+    "clip": _bounds_clip,
+    "shift": lambda s, t_max: bounds(s["schedule"], t_max + s["steps"]),
+}
 
 
 def landmarks(spec: Spec) -> list[Fraction]:
     """The exact times where the spec's formula switches branch (phase ends, milestones, cycle starts)."""
-    kind = spec["kind"]
-    g: Callable[[str], Any] = spec.__getitem__
+    return sorted({y for y in LANDMARKS[spec["kind"]](spec) if 0 < y < 10**15})
 
-    def x(name: str) -> Fraction:
-        return Fraction(g(name))
 
-    out: list[Fraction] = []
-    if kind in ("linear", "polynomial", "cosine", "one_cycle", "wsd", "tanh_decay"):
-        out.append(x("steps"))
-    if (kind == "polynomial" and g("cycle")) or (kind == "cosine" and g("periodic")):
-        out += [2 * x("steps"), 3 * x("steps")]
-    if kind == "step":
-        out += [k * x("step_size") for k in (1, 2, 3)]
-    if kind == "multistep":
-        out += [Fraction(m) for m in g("milestones")]
-    if kind in ("exponential", "inverse_time") and g("staircase"):
-        out += [k * x("every") for k in (1, 2, 3)]
-    if kind == "exponential" and g("end") is not None and g("gamma") != 1.0 and g("init") > 0.0 and g("end") > 0.0:
-        ratio = g("end") / g("init")
+def _x(s: Spec, name: str) -> Fraction:
+    return Fraction(s[name])
+
+
+def _ends(repeats: str) -> Callable[[Spec], list[Fraction]]:
+    """steps, and 2 steps and 3 steps when the flag `repeats` makes the kind periodic."""
+    return lambda s: [k * _x(s, "steps") for k in ((1, 2, 3) if s[repeats] else (1,))]
+
+
+def _staircase(s: Spec) -> list[Fraction]:
+    return [k * _x(s, "every") for k in (1, 2, 3)] if s["staircase"] else []
+
+
+def _landmarks_exponential(s: Spec) -> list[Fraction]:
+    out = _staircase(s)
+    if s["end"] is not None and s["gamma"] != 1.0 and s["init"] > 0.0 and s["end"] > 0.0:
+        ratio = s["end"] / s["init"]
         if 0.0 < ratio < math.inf:  # end / init can overflow or underflow for subnormal values
-            out.append(Fraction(g("every") * math.log(ratio) / math.log(g("gamma"))))
-    if kind == "cosine_restarts":
-        start, length = Fraction(0), x("period")
-        for _ in range(3):
-            start += length
-            length *= x("period_mult")
-            out.append(start)
-    if kind == "one_cycle":
-        up = x("pct_start") * x("steps")
-        out += [up, 2 * up] if g("three_phase") else [up]
-    if kind == "cyclic":
-        up = x("step_up")
-        total = up + (up if g("step_down") is None else x("step_down"))
-        out += [up, total, total + up, 2 * total]
-    if kind in ("piecewise_constant", "join"):
-        out += [Fraction(b) for b in g("boundaries")]
-    if kind == "interpolate":
-        out += [Fraction(p[0]) for p in g("points")[1:]]
-    if kind == "inverse_sqrt":
-        out.append(x("warmup"))
-    if kind == "wsd":
-        out += [x("warmup"), x("steps") - x("decay")]
-    if kind == "join":
-        for b, child in zip([0.0, *g("boundaries")], g("schedules"), strict=True):
-            out += [Fraction(b) + y for y in landmarks(child)]
-    if kind == "warmup":
-        out += [x("steps")] + [x("steps") + y for y in landmarks(g("schedule"))]
-    if kind in ("scale", "clip"):
-        out += landmarks(g("schedule"))
-    if kind in ("product", "add"):
-        out += landmarks(g("first")) + landmarks(g("second"))
-    if kind == "shift":
-        out += [y - x("steps") for y in landmarks(g("schedule")) if y > x("steps")]
-    return sorted({y for y in out if 0 < y < 10**15})
+            out.append(Fraction(s["every"] * math.log(ratio) / math.log(s["gamma"])))
+    return out
+
+
+def _landmarks_cosine_restarts(s: Spec) -> list[Fraction]:
+    out, start, length = [], Fraction(0), _x(s, "period")
+    for _ in range(3):
+        start += length
+        length *= _x(s, "period_mult")
+        out.append(start)
+    return out
+
+
+def _landmarks_one_cycle(s: Spec) -> list[Fraction]:
+    up = _x(s, "pct_start") * _x(s, "steps")
+    return [_x(s, "steps"), up, 2 * up] if s["three_phase"] else [_x(s, "steps"), up]
+
+
+def _landmarks_cyclic(s: Spec) -> list[Fraction]:
+    up = _x(s, "step_up")
+    total = up + (up if s["step_down"] is None else _x(s, "step_down"))
+    return [up, total, total + up, 2 * total]
+
+
+def _landmarks_join(s: Spec) -> list[Fraction]:
+    out = [Fraction(b) for b in s["boundaries"]]
+    for b, child in zip([0.0, *s["boundaries"]], s["schedules"], strict=True):
+        out += [Fraction(b) + y for y in landmarks(child)]
+    return out
+
+
+LANDMARKS: dict[str, Callable[[Spec], list[Fraction]]] = {
+    "constant": lambda s: [],
+    "linear": lambda s: [_x(s, "steps")],
+    "step": lambda s: [k * _x(s, "step_size") for k in (1, 2, 3)],
+    "multistep": lambda s: [Fraction(m) for m in s["milestones"]],
+    "exponential": _landmarks_exponential,
+    "inverse_time": _staircase,
+    "polynomial": _ends("cycle"),
+    "cosine": _ends("periodic"),
+    "cosine_restarts": _landmarks_cosine_restarts,
+    "one_cycle": _landmarks_one_cycle,
+    "cyclic": _landmarks_cyclic,
+    "piecewise_constant": lambda s: [Fraction(b) for b in s["boundaries"]],
+    "interpolate": lambda s: [Fraction(p[0]) for p in s["points"][1:]],
+    "inverse_sqrt": lambda s: [_x(s, "warmup")],
+    "wsd": lambda s: [_x(s, "steps"), _x(s, "warmup"), _x(s, "steps") - _x(s, "decay")],
+    "tanh_decay": lambda s: [_x(s, "steps")],
+    "range_test": lambda s: [Fraction(s["steps"] - 1)],
+    "join": _landmarks_join,
+    "warmup": lambda s: [_x(s, "steps"), *(_x(s, "steps") + y for y in landmarks(s["schedule"]))],
+    "scale": lambda s: landmarks(s["schedule"]),
+    "product": lambda s: landmarks(s["first"]) + landmarks(s["second"]),
+    "add": lambda s: landmarks(s["first"]) + landmarks(s["second"]),
+    "clip": lambda s: landmarks(s["schedule"]),
+    "shift": lambda s: [y - _x(s, "steps") for y in landmarks(s["schedule"]) if y > _x(s, "steps")],
+}
 
 
 def probe_times(spec: Spec) -> list[float]:
@@ -976,6 +1045,19 @@ def _tanh_decay(draw: st.DrawFn) -> Spec:
             "lower": lower, "upper": upper}
 
 
+@st.composite
+def _range_test(draw: st.DrawFn) -> Spec:
+    start = draw(st.one_of(st.sampled_from([1e-7, 1e-5, 3e-4, 0.1]), st.floats(-9.0, 1.0).map(lambda e: 10.0**e)))
+    ends = [e for e in (1.0, 10.0) if e > start]
+    growth = st.floats(0.0, 12.0).map(lambda e: start * 10.0**e)
+    end = draw(st.one_of(growth, *([st.sampled_from(ends)] if ends else [])))
+    if not end > start:  # 10 ** 0, or a product rounded down to start
+        end = math.nextafter(start, math.inf)
+    return {"kind": "range_test", "start": start, "end": end,
+            "steps": draw(st.one_of(st.integers(2, 20), st.integers(21, 3_000))),
+            "shape": draw(st.sampled_from(["exponential", "linear"]))}
+
+
 KIND_STRATEGIES: dict[str, st.SearchStrategy[Spec]] = {
     "constant": _constant(),
     "linear": _linear(),
@@ -993,6 +1075,7 @@ KIND_STRATEGIES: dict[str, st.SearchStrategy[Spec]] = {
     "inverse_sqrt": _inverse_sqrt(),
     "wsd": _wsd(),
     "tanh_decay": _tanh_decay(),
+    "range_test": _range_test(),
 }
 
 
@@ -1000,43 +1083,68 @@ def leaves() -> st.SearchStrategy[Spec]:
     return st.one_of(*KIND_STRATEGIES.values())
 
 
-def _combine(children: st.SearchStrategy[Spec]) -> st.SearchStrategy[Spec]:
+Children = st.SearchStrategy[Spec]
+
+
+@st.composite
+def _join(draw: st.DrawFn, children: Children) -> Spec:
+    bs = draw(_increasing(0.0, 2_000.0, 1, 3))
+    return {"kind": "join", "schedules": [draw(children) for _ in range(len(bs) + 1)], "boundaries": bs}
+
+
+@st.composite
+def _warmup(draw: st.DrawFn, children: Children) -> Spec:
+    child = draw(children)
+    shape = draw(st.sampled_from(["linear", "cosine", "exponential"]))
+    start = draw(_value())
+    if shape == "exponential" and (start == 0.0 or build(child)(0.0) == 0.0):
+        shape = "linear"
+    return {"kind": "warmup", "schedule": child, "steps": draw(_length(0.5, 1_000.0)), "start": start,
+            "shape": shape}
+
+
+@st.composite
+def _scale(draw: st.DrawFn, children: Children) -> Spec:
+    return {"kind": "scale", "schedule": draw(children), "factor": draw(_num(0.0, 4.0))}
+
+
+@st.composite
+def _product(draw: st.DrawFn, children: Children) -> Spec:
+    return {"kind": "product", "first": draw(children), "second": draw(children)}
+
+
+@st.composite
+def _add(draw: st.DrawFn, children: Children) -> Spec:
+    return {"kind": "add", "first": draw(children), "second": draw(children)}
+
+
+@st.composite
+def _clip(draw: st.DrawFn, children: Children) -> Spec:
+    lo = draw(st.one_of(st.just(0.0), _num(0.0, 2.0)))
+    hi = draw(st.one_of(st.none(), _num(lo, lo + 5.0)))
+    return {"kind": "clip", "schedule": draw(children), "lo": lo, "hi": hi}
+
+
+@st.composite
+def _shift(draw: st.DrawFn, children: Children) -> Spec:
+    return {"kind": "shift", "schedule": draw(children), "steps": draw(st.one_of(st.just(0.0), _length()))}
+
+
+# One level of each combinator over the children's strategy.
+COMBINATOR_STRATEGIES: dict[str, Callable[[Children], st.SearchStrategy[Spec]]] = {
+    "join": _join,
+    "warmup": _warmup,
+    "scale": _scale,
+    "product": _product,
+    "add": _add,
+    "clip": _clip,
+    "shift": _shift,
+}
+
+
+def _combine(children: Children) -> st.SearchStrategy[Spec]:
     """One combinator level over `children`."""
-
-    @st.composite
-    def join(draw: st.DrawFn) -> Spec:
-        bs = draw(_increasing(0.0, 2_000.0, 1, 3))
-        return {"kind": "join", "schedules": [draw(children) for _ in range(len(bs) + 1)], "boundaries": bs}
-
-    @st.composite
-    def warmup(draw: st.DrawFn) -> Spec:
-        child = draw(children)
-        shape = draw(st.sampled_from(["linear", "cosine", "exponential"]))
-        start = draw(_value())
-        if shape == "exponential" and (start == 0.0 or build(child)(0.0) == 0.0):
-            shape = "linear"
-        return {"kind": "warmup", "schedule": child, "steps": draw(_length(0.5, 1_000.0)), "start": start,
-                "shape": shape}
-
-    @st.composite
-    def scale(draw: st.DrawFn) -> Spec:
-        return {"kind": "scale", "schedule": draw(children), "factor": draw(_num(0.0, 4.0))}
-
-    @st.composite
-    def binary(draw: st.DrawFn) -> Spec:
-        return {"kind": draw(st.sampled_from(["product", "add"])), "first": draw(children), "second": draw(children)}
-
-    @st.composite
-    def clip(draw: st.DrawFn) -> Spec:
-        lo = draw(st.one_of(st.just(0.0), _num(0.0, 2.0)))
-        hi = draw(st.one_of(st.none(), _num(lo, lo + 5.0)))
-        return {"kind": "clip", "schedule": draw(children), "lo": lo, "hi": hi}
-
-    @st.composite
-    def shift(draw: st.DrawFn) -> Spec:
-        return {"kind": "shift", "schedule": draw(children), "steps": draw(st.one_of(st.just(0.0), _length()))}
-
-    return st.one_of(join(), warmup(), scale(), binary(), clip(), shift())
+    return st.one_of(*(make(children) for make in COMBINATOR_STRATEGIES.values()))
 
 
 def specs(depth: int = 3) -> st.SearchStrategy[Spec]:

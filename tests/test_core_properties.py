@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
+from lrcore._schedule import KINDS as REGISTRY
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 SETTINGS = settings(
@@ -28,7 +29,8 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
-KINDS = sorted(R.KIND_STRATEGIES)
+# The registered leaves (custom(fn) runs a Python function and has its own tests).
+KINDS = sorted(k for k, record in REGISTRY.items() if not record.children and k != "custom")
 ALL = [*KINDS, "combined"]
 T_MAX = 20_000.0
 
@@ -196,6 +198,12 @@ def modulus(spec: R.Spec, t: float, dt: float) -> float | None:
                 x = min(dt / length, 1.0)
                 total += rise * (math.sqrt(x) if shape == "sqrt" else (math.pi / 2 if shape == "cosine" else 1.0) * x)
         return total
+    if kind == "range_test":
+        span = g("steps") - 1
+        if g("shape") == "linear":
+            return (g("end") - g("start")) / span * dt
+        ref = R.build(spec)  # the slope of start * (end / start) ** (t / span) is its value times this rate
+        return math.log(g("end") / g("start")) / span * dt * max(ref(t), ref(t + dt))
     if kind == "scale":
         inner = modulus(g("schedule"), t, dt)
         return None if inner is None else g("factor") * inner
@@ -215,7 +223,7 @@ def modulus(spec: R.Spec, t: float, dt: float) -> float | None:
 
 
 CONTINUOUS = ["constant", "linear", "exponential", "inverse_time", "polynomial", "cosine", "one_cycle", "cyclic",
-              "interpolate", "inverse_sqrt", "wsd"]
+              "interpolate", "inverse_sqrt", "wsd", "range_test"]
 
 
 @st.composite
@@ -248,8 +256,7 @@ def test_continuous_kinds_move_within_their_modulus(kind: str, data: st.DataObje
     pairs += [(max(float(b) - 0.5 * dt, 0.0), dt) for b in R.landmarks(spec) if b < t_max for dt in (1e-7, 0.3)]
     for t, dt in pairs:
         dt = (t + dt) - t  # the step the float times really take (exact: Sterbenz)
-        bound = modulus(spec, t, dt)
-        assert bound is not None
+        bound = modulus(spec, t, dt)  # not None: continuous_specs draws only specs with a modulus
         v0, v1 = s(t), s(t + dt)
         change = abs(v1 - v0)
         assert change <= bound * (1 + 1e-9) + slack(scale, max(v0, v1)), f"t={t!r} dt={dt!r}: {change!r} > {bound!r}"
@@ -281,6 +288,8 @@ def direction(spec: R.Spec) -> int | None:
         return towards(g("init"), g("final"))
     if kind == "tanh_decay":
         return towards(g("init"), g("final"))
+    if kind == "range_test":
+        return 1
     if kind == "inverse_sqrt" and g("warmup") == 0.0:
         return -1
     if kind == "piecewise_constant" and sorted(g("values")) in (g("values"), g("values")[::-1]):
@@ -300,7 +309,7 @@ def direction(spec: R.Spec) -> int | None:
 
 
 MONOTONE = ["constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
-            "tanh_decay", "inverse_sqrt", "piecewise_constant", "interpolate", "wsd"]
+            "tanh_decay", "inverse_sqrt", "piecewise_constant", "interpolate", "wsd", "range_test"]
 
 
 @st.composite
@@ -330,6 +339,16 @@ def test_monotone_kinds_never_turn_back(kind: str, data: st.DataObject) -> None:
     for (t0, v0), (t1, v1) in zip(zip(ts, values, strict=True), zip(ts[1:], values[1:], strict=True), strict=False):
         step = (v1 - v0) * sign
         assert step >= -slack(scale, v0), f"{v0!r} at t={t0!r} then {v1!r} at t={t1!r}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_continuity_and_monotonicity_cover_every_kind_with_a_formula_for_them(kind: str) -> None:
+    """A registered leaf is in CONTINUOUS exactly when ``modulus`` bounds some catalogue spec of it, and in
+    MONOTONE exactly when ``direction`` knows one's direction: a kind given a modulus or a direction is tested
+    with it, and a kind listed has a formula for it."""
+    specs = R.CATALOGUE[kind]
+    assert any(modulus(s, 0.0, 1.0) is not None for s in specs) == (kind in CONTINUOUS)
+    assert any(direction(s) is not None for s in specs) == (kind in MONOTONE)
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ for bit at integer boundaries.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -22,8 +23,10 @@ import pytest
 import reference as R
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_core_bad_inputs import BAD
 
 import lrcore as lr
+from lrcore._schedule import KINDS as REGISTRY
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 EXAMPLES = 50 if JIT_OFF else 150
@@ -80,20 +83,57 @@ def _catalogue_cases() -> list[Any]:
 
 
 CATALOGUE = _catalogue_cases()
-KINDS = sorted(R.KIND_STRATEGIES)
+# The registered kinds the tests cover; custom(fn) runs a Python function and has its own tests.
+REGISTERED = sorted(k for k in REGISTRY if k != "custom")
+KINDS = [k for k in REGISTERED if not REGISTRY[k].children]  # the leaves
 
 
 CONTRACT_KINDS = {
     "constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
     "cosine_restarts", "one_cycle", "cyclic", "piecewise_constant", "interpolate", "inverse_sqrt", "wsd",
-    "tanh_decay", "join", "warmup", "scale", "product", "add", "clip", "shift",
+    "tanh_decay", "range_test", "join", "warmup", "scale", "product", "add", "clip", "shift",
+}
+
+# What the core tests keep for each kind; ``missing`` names the pieces a kind has no entry in.
+PIECES: dict[str, Callable[[str], bool]] = {
+    "reference formula": lambda kind: kind in R.LEAVES or kind in R.COMBINATORS,
+    "bad-input cases": lambda kind: any(where == kind for _, _, _, where, _ in BAD),
+    "hypothesis strategy": lambda kind: kind in R.KIND_STRATEGIES or kind in R.COMBINATOR_STRATEGIES,
+    "defaults": lambda kind: kind in R.DEFAULTS,
+    "catalogue": lambda kind: bool(R.CATALOGUE.get(kind)),
+    "bounds": lambda kind: kind in R.BOUNDS,
+    "landmarks": lambda kind: kind in R.LANDMARKS,
+    "contract kinds": lambda kind: kind in CONTRACT_KINDS,
 }
 
 
+def missing(kind: str) -> list[str]:
+    """The per-kind pieces of the core tests that have nothing for `kind` (empty when it has them all)."""
+    return [piece for piece, has in PIECES.items() if not has(kind)]
+
+
+@pytest.mark.parametrize("kind", REGISTERED)
+def test_every_registered_kind_has_every_test_piece(kind: str) -> None:
+    """A kind added to the registry fails here until its reference, bad inputs, strategy, defaults,
+    catalogue, bounds, landmarks and contract entry exist."""
+    assert missing(kind) == [], f"{kind} is registered but the core tests have no {', '.join(missing(kind))}"
+
+
+def test_missing_reports_every_piece_of_an_unknown_kind() -> None:
+    assert missing("no_such_kind") == list(PIECES)
+
+
 def test_reference_covers_every_kind_and_combinator() -> None:
+    """The reference's tables name exactly the registered kinds, leaves and combinators where the registry
+    puts them, and its catalogue builds every one of them."""
     built = {lr.from_dict(spec).kind for specs in R.CATALOGUE.values() for spec in specs}
-    assert built == CONTRACT_KINDS == set(R.LEAVES) | set(R.COMBINATORS)
-    assert set(R.KIND_STRATEGIES) == set(R.LEAVES)
+    assert built == CONTRACT_KINDS == set(REGISTERED) == set(R.LEAVES) | set(R.COMBINATORS)
+    assert set(R.LEAVES) == set(R.KIND_STRATEGIES) == set(KINDS)
+    assert set(R.COMBINATORS) == set(R.COMBINATOR_STRATEGIES) == set(REGISTERED) - set(KINDS)
+    for table in (R.DEFAULTS, R.CATALOGUE, R.BOUNDS, R.LANDMARKS):
+        assert set(table) == set(REGISTERED)
+    for kind, specs in R.CATALOGUE.items():
+        assert {spec["kind"] for spec in specs} == {kind}, f"CATALOGUE[{kind!r}] holds another kind"
 
 
 @pytest.mark.parametrize("spec", CATALOGUE)

@@ -330,6 +330,8 @@ def expected_horizon(spec: R.Spec) -> float | None:
         return g("boundaries")[-1] if g("boundaries") else 0.0
     if kind == "interpolate":
         return g("points")[-1][0]
+    if kind == "range_test":
+        return float(g("steps") - 1)
     if kind == "join":
         last = expected_horizon(g("schedules")[-1])
         return None if last is None else (g("boundaries") or [0.0])[-1] + last
