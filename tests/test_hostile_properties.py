@@ -139,10 +139,16 @@ def extreme_leaves(draw: st.DrawFn) -> lr.Schedule:
         shapes = st.sampled_from(["linear", "cosine", "sqrt"])
         args = {"peak": draw(v()), "steps": steps, "warmup": warmup, "decay": decay, "final": draw(v()),
                 "start": draw(v()), "warmup_shape": draw(shapes), "decay_shape": draw(shapes)}
-    else:  # tanh_decay
+    elif kind == "range_test":
+        start = draw(st.floats(SUB, 1e308))
+        args = {"start": start, "end": draw(st.floats(start, 1e308, exclude_min=True)),
+                "steps": draw(st.integers(2, 2**62)), "shape": draw(st.sampled_from(["exponential", "linear"]))}
+    elif kind == "tanh_decay":
         lower = draw(st.floats(-1e308, 1e308))
         args = {"init": draw(v()), "steps": draw(n()), "final": draw(v()), "lower": lower,
                 "upper": draw(st.floats(lower, 1e308, exclude_min=True))}
+    else:
+        raise AssertionError(f"no extreme parameters for kind {kind!r}: add a branch for it")
     try:
         return lr.from_dict({"kind": kind, **args})
     except (ValueError, TypeError):
