@@ -531,7 +531,8 @@ def cyclic(
         step_up: the steps from `base` to `peak` (> 0).
         step_down: the steps from `peak` back to `base` (>= 0); default None, the same as `step_up`.
         mode: "triangular" (default), "triangular2" or "exp_range".
-        gamma: the amplitude's factor per step in "exp_range" mode (> 0); default 1.
+        gamma: the amplitude's factor per step in "exp_range" mode (> 0); default 1, the only value the
+            other modes take (they have no envelope, so another gamma raises ValueError).
 
     Returns:
         A ``Schedule``: ``s(t)`` is the learning rate after t updates.
@@ -549,6 +550,9 @@ def cyclic(
     peak = check.number(w, "peak", peak, ge=0)
     mode = check.choice(w, "mode", mode, tuple(CYCLIC_MODES))
     gamma = check.number(w, "gamma", gamma, gt=0)
+    if mode != "exp_range" and gamma != 1.0:
+        # PyTorch ignores gamma here; a configured decay that never happens is refused instead.
+        raise check.fail(w, "gamma", f"only applies to mode='exp_range' (mode={mode!r} has no envelope)", gamma)
     if mode == "exp_range" and gamma > 1.0 and peak < base:
         # The growing envelope would take an inverted wave below 0.
         raise check.fail(w, "gamma", f"must be <= 1 for mode='exp_range' when peak={peak:g} < base={base:g}", gamma)

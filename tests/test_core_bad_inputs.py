@@ -136,6 +136,8 @@ BAD: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
      "mode"),
     ("cyclic-gamma-zero", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="exp_range", gamma=0), ValueError,
      "cyclic", "gamma"),
+    ("cyclic-gamma-without-envelope", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=4, mode="triangular2", gamma=0.5),
+     ValueError, "cyclic", "gamma"),
     ("cyclic-base-negative", lambda: lr.cyclic(base=-0.1, peak=1.0, step_up=4), ValueError, "cyclic", "base"),
     ("cyclic-peak-inf", lambda: lr.cyclic(base=0.1, peak=INF, step_up=4), ValueError, "cyclic", "peak"),
     ("cyclic-period-overflows", lambda: lr.cyclic(base=0.1, peak=1.0, step_up=1.7e308, step_down=1.7e308), ValueError,

@@ -122,7 +122,8 @@ def extreme_leaves(draw: st.DrawFn) -> lr.Schedule:
     elif kind == "cyclic":
         args = {"base": draw(v()), "peak": draw(v()), "step_up": draw(n()),
                 "step_down": draw(st.one_of(st.none(), st.just(0.0), n())),
-                "mode": draw(st.sampled_from(["triangular", "triangular2", "exp_range"])), "gamma": draw(gammas(TINY))}
+                "mode": draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))}
+        args["gamma"] = draw(gammas(TINY)) if args["mode"] == "exp_range" else 1.0
     elif kind == "piecewise_constant":
         bs = draw(increasing(0, 6))
         args = {"boundaries": bs, "values": draw(st.lists(v(), min_size=len(bs) + 1, max_size=len(bs) + 1))}
