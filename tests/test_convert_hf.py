@@ -19,6 +19,10 @@ from lrcore.convert._hf import BUILDERS, METRIC_DRIVEN
 
 TOL = Tolerance(rtol=1e-9, atol=1e-12)  # atol times lr: the floor for values that are (almost) 0
 DRAWS = 30
+CONSTANT_WARNS = (
+    "from_hf('constant'): transformers ignores num_warmup_steps={} for this name, so no warmup happens; "
+    "use 'constant_with_warmup' for a warmup"
+)
 
 Config = tuple[float, int | None, int | None, dict[str, Any]]
 
@@ -69,13 +73,52 @@ def restart_slips(name: str, warmup: int | None, total: Any, kwargs: dict[str, A
     return slips
 
 
+def ignored(name: str, warmup: int | None, total: int | None, kwargs: dict[str, Any]) -> list[str]:
+    """The warnings from_hf gives, in order: one per setting that transformers ignores although it would matter
+    (test_transformers_ignores_these shows transformers ignoring each); none for anything else."""
+    out = []
+    if name == "constant" and warmup:
+        out.append(CONSTANT_WARNS.format(warmup))
+    if name == "warmup_stable_decay":
+        stable, decay = kwargs.get("num_stable_steps"), kwargs["num_decay_steps"]
+        if stable is not None and total is not None and total != (warmup or 0) + stable + decay:
+            out.append(
+                f"from_hf('warmup_stable_decay'): transformers ignores num_training_steps={total} "
+                f"when num_stable_steps={stable} is given"
+            )
+        cycles = kwargs.get("num_cycles", 0.5)
+        if kwargs.get("decay_type", "cosine") != "cosine" and cycles != 0.5:
+            out.append(
+                f"from_hf('warmup_stable_decay'): transformers ignores num_cycles={cycles!r} "
+                f"with decay_type={kwargs['decay_type']!r}, so it changes nothing"
+            )
+    return out
+
+
+def build(name: str, config: Config) -> lr.Schedule:
+    """from_hf, asserting it warns exactly as `ignored` says (and at the caller's line)."""
+    base, warmup, total, kwargs = config
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = lr.from_hf(name, base, warmup, total, **kwargs)
+    expected = ignored(name, warmup, total, kwargs)
+    got = [str(w.message) for w in caught]
+    assert len(got) == len(expected) and all(g.startswith(e) for g, e in zip(got, expected, strict=True)), (
+        name,
+        config,
+        got,
+    )
+    assert all(w.category is UserWarning and w.filename == __file__ for w in caught), caught
+    return s
+
+
 def compare(name: str, config: Config) -> dict[str, float]:
-    """Assert s(t), s(ndarray) and s.array(n) match transformers (but at its restart slips);
-    return the largest relative differences."""
+    """Assert s(t), s(ndarray) and s.array(n) match transformers (but at its restart slips) and that from_hf
+    warns where transformers ignores a setting; return the largest relative differences."""
     base, warmup, total, kwargs = config
     n = span(name, warmup, total, kwargs)
     ref = peer_values(name, base, warmup, total, kwargs, n)
-    s = lr.from_hf(name, base, warmup, total, **kwargs)
+    s = build(name, config)
     slips = np.isin(np.arange(n), list(restart_slips(name, warmup, total, kwargs, n)))
     return check(s, f"{name} {config}", Expected(ref, TOL, scale=base, skip=slips), peer="transformers")
 
@@ -213,6 +256,77 @@ def test_restart_slip_is_transformers_rounding() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Settings transformers ignores: the values stay transformers', and from_hf warns
+
+
+@pytest.mark.parametrize(("warmup", "total"), [(10, None), (10, 100), (1, 1), (100, 10)])
+def test_constant_ignores_the_warmup_and_from_hf_warns_once(warmup: int, total: int | None) -> None:
+    # What an HF Trainer with lr_scheduler_type="constant" and warmup_steps=10 builds: no warmup at all.
+    ref = peer_values("constant", 0.1, warmup, total, {}, warmup + 5)
+    assert (ref == 0.1).all()
+    assert peer_values("constant_with_warmup", 0.1, warmup, total, {}, 1)[0] == 0.0  # the name that warms up
+    with pytest.warns(UserWarning) as record:
+        s = lr.from_hf("constant", 0.1, num_warmup_steps=warmup, num_training_steps=total)
+    assert [str(w.message) for w in record] == [CONSTANT_WARNS.format(warmup)]
+    assert record[0].filename == __file__  # points at the call, not into lrcore
+    assert np.array_equal(s.array(warmup + 5), ref) and s == lr.constant(value=0.1)
+
+
+def test_transformers_ignores_these() -> None:
+    """The golden side of `ignored`: each setting it warns about changes nothing in transformers."""
+    n = 40
+    wsd = {"num_decay_steps": 4, "num_stable_steps": 3}
+    assert np.array_equal(
+        peer_values("warmup_stable_decay", 0.1, 2, 30, wsd, n), peer_values("warmup_stable_decay", 0.1, 2, None, wsd, n)
+    )  # T = 30, not 2 + 3 + 4
+    for decay in ("linear", "1-sqrt"):
+        kwargs = {"num_decay_steps": 6, "decay_type": decay}
+        assert np.array_equal(
+            peer_values("warmup_stable_decay", 0.1, 2, 12, {**kwargs, "num_cycles": 2.0}, n),
+            peer_values("warmup_stable_decay", 0.1, 2, 12, kwargs, n),
+        )
+        build("warmup_stable_decay", (0.1, 2, 12, {**kwargs, "num_cycles": 2.0}))
+    build("warmup_stable_decay", (0.1, 2, 30, wsd))
+    build("constant", (0.1, 10, 100, {}))
+
+
+NO_WARNING = [
+    # What a Trainer passes (W from warmup_steps or 0, T always), and the cases next to the warned ones.
+    ("constant", 0.1, 0, 100, {}),
+    ("constant", 0.1, None, None, {}),
+    ("constant_with_warmup", 0.1, 10, 100, {}),  # T is ignored by design: Trainer always passes it
+    ("constant_with_warmup", 0.1, 10, None, {}),
+    ("inverse_sqrt", 0.1, 10, 100, {}),  # likewise
+    ("linear", 0.1, 10, 100, {}),
+    ("cosine", 0.1, 10, 100, {"num_cycles": 2.0}),
+    ("cosine_with_restarts", 0.1, 10, 100, {"num_cycles": 3}),
+    ("polynomial", 0.1, 10, 100, {"power": 2.0}),
+    ("cosine_with_min_lr", 0.1, 10, 100, {"min_lr_rate": 0.1}),
+    ("cosine_warmup_with_min_lr", 0.1, 10, 100, {"min_lr_rate": 0.1, "warmup_lr_rate": 0.1}),
+    ("warmup_stable_decay", 0.1, 10, 100, {"num_decay_steps": 20}),
+    ("warmup_stable_decay", 0.1, 10, 100, {"num_decay_steps": 20, "num_stable_steps": 70}),  # they agree
+    ("warmup_stable_decay", 0.1, 10, None, {"num_decay_steps": 20, "num_stable_steps": 70}),
+    ("warmup_stable_decay", 0.1, 10, 100, {"num_decay_steps": 20, "decay_type": "linear", "num_cycles": 0.5}),
+    ("warmup_stable_decay", 0.1, 10, 100, {"num_decay_steps": 20, "num_cycles": 2.0}),  # cosine: it counts
+]
+
+
+@pytest.mark.parametrize(("name", "base", "warmup", "total", "kwargs"), NO_WARNING)
+def test_no_warning_where_nothing_is_ignored(
+    name: str, base: float, warmup: int | None, total: int | None, kwargs: dict[str, Any]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = lr.from_hf(name, base, warmup, total, **kwargs)
+    check(
+        s,
+        f"{name} {warmup} {total} {kwargs}",
+        Expected(peer_values(name, base, warmup, total, kwargs, 130), TOL, scale=base),
+        peer="transformers",
+    )
+
+
+# ---------------------------------------------------------------------------
 # Bad input
 
 
@@ -316,5 +430,5 @@ def test_json_round_trip(name: str) -> None:
     rng = random.Random(7)
     for config in [draw(name, rng) for _ in range(5)] + EDGES[name]:
         base, warmup, total, kwargs = config
-        s = lr.from_hf(name, base, warmup, total, **kwargs)
+        s = build(name, config)
         assert_round_trips(s, span(name, warmup, total, kwargs))

@@ -11,6 +11,7 @@ name except ``cosine_warmup_with_min_lr``, is ``t / W`` for t < W: it starts at
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +56,13 @@ def _cosine_wave(base: float, final: float, length: int, num_cycles: float) -> S
 
 
 def _constant(base: float, warmup: int | None, total: int | None) -> Schedule:
-    """``lr``; transformers ignores W and T for this name."""
+    """``lr``; transformers ignores W and T for this name (a warmup W > 0 warns: it never happens)."""
+    if warmup:
+        _ignored(
+            "constant",
+            f"transformers ignores num_warmup_steps={warmup} for this name, so no warmup happens; "
+            "use 'constant_with_warmup' for a warmup",
+        )
     return constant(value=base)
 
 
@@ -203,6 +210,19 @@ def _warmup_stable_decay(
     down = WSD_SHAPES[check.choice(WHERE, "decay_type", decay_type, tuple(WSD_SHAPES))]
     floor = base * check.number(WHERE, "min_lr_ratio", min_lr_ratio, ge=0, le=1)
     nc = _cycles(num_cycles)
+    if num_stable_steps is not None and total is not None and total != w + s + d:
+        _ignored(
+            "warmup_stable_decay",
+            f"transformers ignores num_training_steps={total} when num_stable_steps={s} is given, so the "
+            f"decay ends at step num_warmup_steps + num_stable_steps + num_decay_steps = {w + s + d}; "
+            "drop one of the two or make them agree",
+        )
+    if down != "cosine" and nc != 0.5:
+        _ignored(
+            "warmup_stable_decay",
+            f"transformers ignores num_cycles={num_cycles!r} with decay_type={decay_type!r}, so it changes nothing; "
+            "drop it or use decay_type='cosine'",
+        )
     if down != "cosine" or nc == 0.5 or d == 0:
         return wsd(
             peak=base, steps=w + s + d, warmup=w, decay=d, final=floor, start=floor, warmup_shape=up, decay_shape=down
@@ -230,6 +250,11 @@ BUILDERS: dict[str, Callable[..., Schedule]] = {
 
 # ---------------------------------------------------------------------------
 # Argument checks shared by the builders
+
+
+def _ignored(key: str, what: str) -> None:
+    """Warn, at the caller of from_hf, that transformers silently ignores an argument set to matter."""
+    warnings.warn(f"{WHERE}({key!r}): {what}", UserWarning, stacklevel=4)  # _ignored < builder < from_hf < caller
 
 
 def _need_warmup(warmup: int | None) -> int:
@@ -287,7 +312,10 @@ def from_hf(
     (and < for polynomial, where transformers divides by zero at the end); num_cycles >= 0;
     min_lr, min_lr_rate, min_lr_ratio and warmup_lr_rate within [0, lr] or [0, 1]; power > 0;
     and keyword arguments the name does not take are refused (transformers ignores them for
-    constant and constant_with_warmup).
+    constant and constant_with_warmup).  Where transformers ignores a setting that would
+    matter, the values stay transformers' and a UserWarning names it: num_warmup_steps > 0 for
+    constant (no warmup happens), and for warmup_stable_decay a num_training_steps that disagrees
+    with a given num_stable_steps or a num_cycles other than 0.5 with a decay_type other than cosine.
 
     Args:
         name: the transformers scheduler name (a string or ``SchedulerType``), e.g. "cosine".
