@@ -65,6 +65,7 @@ NODE_SIZE = 4
 
 BIG = 1.7976931348623157e308  # the largest float: where growth saturates instead of reaching inf
 LOG_BIG = 709.78  # a little below log(BIG), so exp() of anything up to it is finite
+LOG_2 = 0.6931471805599453  # log(2)
 EXACT = 4503599627370496.0  # 2**52: every float at least this large is an integer
 PI = math.pi  # a module constant: one lookup fewer per call in plain Python
 
@@ -196,10 +197,16 @@ def _floor_div(t, d):
 def _cycle_start(i, period, mult):
     """Where cycle i of lengths period * mult**j begins: period (mult**i - 1) / (mult - 1).
 
-    The geometric sum is divided first, so cycle 1 starts at exactly `period`;
-    past the float range the start is inf (later than any t).
+    The geometric sum is divided first, so cycle 1 starts at exactly `period`.
+    While mult**i < 2, mult**i - 1 would cancel most of its digits (mult near 1):
+    there it is expm1(i log1p(mult - 1)), with mult - 1 exact.  Past the float
+    range the start is inf (later than any t).
     """
+    if i <= 1.0:
+        return period * i  # 0, or exactly period
     z = i * math.log(mult)
+    if z < LOG_2:
+        return period * (math.expm1(i * math.log1p(mult - 1.0)) / (mult - 1.0))
     if z < 700.0:
         return period * ((mult**i - 1.0) / (mult - 1.0))
     w = math.log(period) + z - math.log(mult - 1.0)  # the - 1 is far below rounding here
