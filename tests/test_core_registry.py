@@ -11,6 +11,7 @@ parameter on the way, and a kernel formula that no kind encodes to.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,3 +258,17 @@ def test_every_parameter_reaches_the_floats(kind: str) -> None:
                 pending.discard(name)
                 break
     assert not pending, f"no catalogue spec of {kind} shows where {sorted(pending)} go"
+
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("kind", ALL)
+def test_every_kind_is_exported_listed_and_documented(kind: str) -> None:
+    """A registered kind is ``lr.<kind>``, named in the README's list of kinds, and its constructor's
+    docstring gives its Args and an example (which the test command runs as a doctest)."""
+    assert getattr(lr, kind, None) is KINDS[kind].constructor and kind in lr.__all__
+    kinds_section = README.split("### Kinds", 1)[1].split("\n## ", 1)[0]
+    assert f"`{kind}`" in kinds_section, f"README's Kinds section does not name `{kind}`"
+    doc = inspect.getdoc(KINDS[kind].constructor) or ""
+    assert "Args:" in doc and ">>> " in doc, f"lr.{kind}'s docstring lacks Args: or an example"
