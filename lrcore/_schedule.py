@@ -102,10 +102,12 @@ KINDS: dict[str, Kind] = {}
 # Python's recursion limit.  Every way of building a node checks it.
 MAX_DEPTH = 64
 PARALLEL_MIN = 1 << 18  # below this, threads cost more than they save
-# Arrays shorter than this are evaluated in plain Python (about 1 µs a value) unless the
-# compiled kernel is already loaded: numba's import, cache load or first compilation
-# costs far more than the loop saves.
-KERNEL_MIN = 1 << 16
+# Evaluations of fewer values than this run in plain Python (a few tenths of a µs a value
+# for a warmup-cosine, so well under a second) unless the compiled kernel is already
+# loaded: loading numba and the cached kernel takes most of a second, and compiling it on
+# an empty cache about ten, more than the loop costs.  So the tables of the optax and Keras
+# adapters, plots and summaries of runs up to a million steps never wait for numba.
+KERNEL_MIN = 1 << 20
 _INT_FAST = 1 << 62  # ints up to here convert to float without overflow
 _INF = math.inf
 
@@ -119,6 +121,13 @@ def _kernel_for(n: int) -> Any:
 
         return _jit
     return None
+
+
+def _float_type(where: str, dtype: Any) -> np.dtype:
+    kind = np.dtype(dtype)
+    if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise check.fail(where, "dtype", "must be float64 or float32", dtype)
+    return kind
 
 
 def _freeze(value: Any) -> Any:
@@ -271,11 +280,13 @@ class Schedule:
         """
         n = check.count("array", "n", n)
         t0 = check.number("array", "start", start, ge=0)
-        kind = np.dtype(dtype)
-        if kind not in (np.dtype(np.float64), np.dtype(np.float32)):
-            raise check.fail("array", "dtype", "must be float64 or float32", dtype)
+        return self._values(n, t0, _float_type("array", dtype), n)
+
+    def _values(self, n: int, t0: float, kind: np.dtype, total: int) -> np.ndarray:
+        """Values at t0, ..., t0 + n - 1 in an ndarray of `kind`; `total`, the number of values
+        the whole evaluation needs (a chunk's whole run), decides whether numba pays."""
         prog, customs, scalar = self._program()
-        jit = None if customs is not None else _kernel_for(n)
+        jit = None if customs is not None else _kernel_for(total)
         if jit is None:
             return np.fromiter((scalar(t0 + i) for i in range(n)), kind, n)
         out = np.empty(n, dtype=kind)
@@ -301,8 +312,9 @@ class Schedule:
         if size == 0:
             raise check.fail("chunks", "size", "must be > 0", size)
         t0 = check.number("chunks", "start", start, ge=0)
+        kind = _float_type("chunks", dtype)
         for lo in range(0, n, size):
-            yield self.array(min(size, n - lo), start=t0 + lo, dtype=dtype)
+            yield self._values(min(size, n - lo), t0 + lo, kind, n)
 
     @property
     def horizon(self) -> float | None:

@@ -138,6 +138,7 @@ def _offset_family() -> list[lr.Schedule]:
     return out
 
 
+N_PARALLEL = max(KERNEL_MIN, PARALLEL_MIN)  # arrays this long take the compiled parallel path
 KERNEL_CASES = [lr.from_dict(spec) for specs in R.CATALOGUE.values() for spec in specs] + MIXED
 N_KERNEL = 700 if JIT_OFF else 4_500  # past two chunk boundaries (2048) with the JIT on
 
@@ -231,8 +232,8 @@ def test_eight_threads_of_scalar_calls_and_fresh_schedules() -> None:
 
 def test_eight_threads_on_the_parallel_path() -> None:
     s = MIXED[1]
-    want = s.array(PARALLEL_MIN + 17)
-    for got in _run_in_threads(lambda i: s.array(PARALLEL_MIN + 17)):
+    want = s.array(N_PARALLEL + 17)
+    for got in _run_in_threads(lambda i: s.array(N_PARALLEL + 17)):
         np.testing.assert_array_equal(got, want)
 
 
@@ -248,7 +249,7 @@ def test_parallel_path_equals_serial_path(index: int) -> None:
     """n >= 2**18 runs in numba threads; the result is bit for bit the serial one (arrays below the
     threshold, concatenated) and equals the scalar values."""
     s = PARALLEL_CASES[index]
-    n = PARALLEL_MIN + 4_099
+    n = N_PARALLEL + 4_099
     for start in (1.5,) if JIT_OFF else (0, 7, 1.5):
         for dtype in (np.float64,) if JIT_OFF else (np.float64, np.float32):
             big = s.array(n, start=start, dtype=dtype)
@@ -264,7 +265,7 @@ def test_parallel_path_equals_serial_path(index: int) -> None:
 def test_parallel_result_does_not_depend_on_the_thread_count() -> None:
     """The blocks follow numba's thread count; each element is the same whatever the split."""
     s = MIXED[2]
-    n = PARALLEL_MIN + 1
+    n = N_PARALLEL + 1
     previous = numba.get_num_threads()
     try:
         results = []

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
+from lrcore._schedule import KERNEL_MIN
 
 HERE = Path(__file__).resolve().parent
 MAX = sys.float_info.max
@@ -287,7 +288,7 @@ CHECKS = {
 
 def run(names: list[str]) -> None:
     s = lr.linear(start=1, end=0, steps=10)
-    s.array(1 << 16)  # the compiled kernel is loaded: arrays of 64 values or more use it from here on
+    s.array(KERNEL_MIN)  # the compiled kernel is loaded: arrays of 64 values or more use it from here on
     for name in names:
         CHECKS[name]()
 

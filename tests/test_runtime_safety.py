@@ -21,9 +21,10 @@ import numpy as np
 import pytest
 
 import lrcore as lr
+from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 ROOT = Path(__file__).resolve().parents[1]
-BIG = 2**19  # on the parallel path (Schedule.array goes parallel from 2**18)
+BIG = max(KERNEL_MIN, PARALLEL_MIN) + 3  # on the compiled parallel path
 SCHEDULE = "lr.warmup(lr.cosine(init=0.1, steps=10**6, final=1e-4), steps=1000)"
 TIMES = (0, 3, 999.5, 1000, 123456.75, 10**6, 10**7)
 LAYERS = ("default", "omp", "workqueue")
