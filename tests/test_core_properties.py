@@ -206,7 +206,9 @@ def modulus(spec: R.Spec, t: float, dt: float) -> float | None:
         return math.log(g("end") / g("start")) / span * dt * max(ref(t), ref(t + dt))
     if kind == "scale":
         inner = modulus(g("schedule"), t, dt)
-        return None if inner is None else g("factor") * inner
+        if inner is None:
+            return None
+        return _times(g("factor"), inner)
     if kind == "clip":
         return modulus(g("schedule"), t, dt)
     if kind == "shift":
@@ -218,8 +220,13 @@ def modulus(spec: R.Spec, t: float, dt: float) -> float | None:
         if kind == "add":
             return a + b
         top_a, top_b = R.bounds(g("first"), t + dt)[1], R.bounds(g("second"), t + dt)[1]
-        return top_a * b + top_b * a
+        return _times(top_a, b) + _times(top_b, a)
     return None
+
+
+def _times(factor: float, slope: float) -> float:
+    """factor * slope, where a zero factor flattens even an infinite slope (a subnormal ramp)."""
+    return 0.0 if factor == 0.0 else factor * slope
 
 
 CONTINUOUS = ["constant", "linear", "exponential", "inverse_time", "polynomial", "cosine", "one_cycle", "cyclic",
