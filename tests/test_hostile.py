@@ -667,7 +667,8 @@ def run_cases(names: list[str], case_timeout: float = CASE_TIMEOUT) -> dict[str,
 def outcomes(request: pytest.FixtureRequest) -> dict[str, Outcome]:
     """Every selected case, run once in the worker."""
     wanted = [item.callspec.params["name"] for item in request.session.items
-              if item.module is request.module and hasattr(item, "callspec") and "name" in item.callspec.params]
+              if getattr(item, "module", None) is request.module  # doctests of lrcore/ have no module
+              and hasattr(item, "callspec") and "name" in item.callspec.params]
     return run_cases(wanted)
 
 
