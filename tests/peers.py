@@ -272,3 +272,17 @@ def jax_values(
         if not (int_result_ok and not jnp.issubdtype(out.dtype, jnp.floating)):
             assert out.dtype == (jnp.float64 if x64 else jnp.float32), out.dtype
         return np.asarray(out[: t.size], dtype=np.float64)
+
+
+def torch_plateau(metrics: Any, base: float = 1.0, **kwargs: Any) -> tuple[Any, list[float]]:
+    """torch's ReduceLROnPlateau(**kwargs) on a fresh SGD optimizer whose lr is `base`: the
+    scheduler after every metric, and the optimizer's lr after each one (on base 1.0: lrcore's scale)."""
+    import torch
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    lrs = []
+    for m in metrics:
+        ref.step(m)
+        lrs.append(opt.param_groups[0]["lr"])
+    return ref, lrs

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
+from peers import torch_plateau
 
 import lrcore as lr
 from lrcore.adapters.hf import PlateauCallback
@@ -72,17 +73,6 @@ def _trainer(out, callback=True, metric="eval_loss", resume=None, steps=STEPS):
     return trainer, sched, record
 
 
-def _torch_plateau(losses):
-    """torch's ReduceLROnPlateau on an lr of 1.0: its lr after each eval loss is lrcore's scale."""
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=FACTOR, patience=PATIENCE)
-    scales = []
-    for loss in losses:
-        ref.step(loss)
-        scales.append(opt.param_groups[0]["lr"])
-    return ref, scales
-
-
 def _eval_losses(trainer) -> dict[int, float]:
     """The eval losses by the number of updates before them; eval_on_start's (step 0) is not fed."""
     return {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row and row["step"]}
@@ -100,7 +90,7 @@ def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(f
     assert [row["step"] for row in trainer.state.log_history if "eval_loss" in row][0] == 0  # eval_on_start ran
     evals = _eval_losses(trainer)
     assert sorted(evals) == list(range(EVERY, STEPS + 1, EVERY)) and set(evals.values()) == {1.0}
-    ref, scales = _torch_plateau(evals.values())
+    ref, scales = torch_plateau(evals.values(), factor=FACTOR, patience=PATIENCE)
     assert scales[-1] < 0.1 and sched.plateau_state.scale == scales[-1]
     assert sched.plateau_state.num_bad == ref.num_bad_epochs and sched.plateau_state.count == len(evals)
 
@@ -118,7 +108,7 @@ def test_the_checkpoint_holds_the_plateau_counters_and_resume_is_exact(full, tmp
     trainer, sched, record = full
     checkpoint = os.path.join(trainer.args.output_dir, f"checkpoint-{SAVE}")
     saved = torch.load(os.path.join(checkpoint, "scheduler.pt"), weights_only=True)
-    ref, _ = _torch_plateau(v for k, v in _eval_losses(trainer).items() if k <= SAVE)
+    ref, _ = torch_plateau([v for k, v in _eval_losses(trainer).items() if k <= SAVE], factor=FACTOR, patience=PATIENCE)
     assert saved["t"] == SAVE and saved["plateau_state"]["count"] == SAVE // EVERY
     assert saved["plateau_state"]["num_bad"] == ref.num_bad_epochs == 1  # mid-count: a reset would shift reductions
     assert saved["plateau_state"]["scale"] == ref.optimizer.param_groups[0]["lr"] == FACTOR

@@ -16,6 +16,7 @@ import lightning
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from peers import torch_plateau
 
 import lrcore as lr
 from lrcore.adapters.lightning import PlateauCallback
@@ -98,17 +99,6 @@ def _fit(module, root, callbacks=(), ckpt_path=None, epochs=EPOCHS):
     return trainer, record
 
 
-def _torch_plateau(losses):
-    """torch's ReduceLROnPlateau on an lr of 1.0: its lr after each loss is lrcore's scale."""
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=FACTOR, patience=PATIENCE)
-    scales = []
-    for loss in losses:
-        ref.step(loss)
-        scales.append(opt.param_groups[0]["lr"])
-    return ref, scales
-
-
 @pytest.fixture(scope="module", params=["step", "epoch"])
 def full(request, tmp_path_factory):
     module = Regression(request.param)
@@ -124,7 +114,7 @@ def test_lrs_are_s_times_the_scale_and_the_scale_drops_on_a_flat_val_loss(full):
     steps = BATCHES * EPOCHS
     assert sorted(record.val_losses) == list(range(VAL_EVERY, steps + 1, VAL_EVERY))  # sanity check not fed
     assert set(record.val_losses.values()) == {1.0}
-    ref, scales = _torch_plateau(record.val_losses.values())
+    ref, scales = torch_plateau(record.val_losses.values(), factor=FACTOR, patience=PATIENCE)
     state = module.sched.plateau_state
     assert scales[-1] == FACTOR**4 == state.scale and state.num_bad == ref.num_bad_epochs and state.count == 10
 
@@ -142,7 +132,8 @@ def test_ckpt_path_resume_continues_exactly(full, tmp_path):
     interval, module, record, root, _ = full
     checkpoint = root / f"step={RESUME_STEP}.ckpt"
     saved = torch.load(checkpoint, weights_only=False)["lr_schedulers"][0]
-    ref, _ = _torch_plateau(v for k, v in record.val_losses.items() if k <= RESUME_STEP)
+    fed = [v for k, v in record.val_losses.items() if k <= RESUME_STEP]
+    ref, _ = torch_plateau(fed, factor=FACTOR, patience=PATIENCE)
     assert saved["plateau_state"]["num_bad"] == ref.num_bad_epochs == 1
     assert saved["plateau_state"]["scale"] == ref.optimizer.param_groups[0]["lr"] == FACTOR
     assert saved["plateau_state"]["count"] == RESUME_STEP // VAL_EVERY

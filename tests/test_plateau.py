@@ -19,21 +19,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from peers import torch_plateau
 
 import lrcore as lr
 
 EPS = 1e-8  # torch's default
-
-
-def torch_lrs(base: float, metrics: list[float], **kwargs: Any) -> list[float]:
-    """torch's lr after each of the metrics, from a fresh optimizer and scheduler."""
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
-    out = []
-    for m in metrics:
-        sched.step(m)
-        out.append(opt.param_groups[0]["lr"])
-    return out
 
 
 def lrcore_states(p: lr.Plateau, metrics: list[float]) -> list[lr.PlateauState]:
@@ -107,7 +97,7 @@ def reductions_above_eps(states: list[lr.PlateauState], base: float) -> bool:
 def test_scale_times_base_lr_equals_torch(p: lr.Plateau, metrics: list[float], base: float) -> None:
     states = lrcore_states(p, metrics)
     assume(reductions_above_eps(states, base))
-    want = torch_lrs(base, metrics, **torch_kwargs(p, base))
+    want = torch_plateau(metrics, base, **torch_kwargs(p, base))[1]
     got = [base * s.scale for s in states]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
     assert [s.count for s in states] == list(range(1, len(metrics) + 1))
@@ -129,7 +119,7 @@ def test_grid_against_torch(mode: str, threshold_mode: str, patience: int, coold
                    cooldown=cooldown, min_scale=min_scale)
     states = lrcore_states(p, metrics)
     assert reductions_above_eps(states, 1.0)
-    np.testing.assert_allclose([s.scale for s in states], torch_lrs(1.0, metrics, **torch_kwargs(p, 1.0)),
+    np.testing.assert_allclose([s.scale for s in states], torch_plateau(metrics, 1.0, **torch_kwargs(p, 1.0))[1],
                                rtol=1e-12, atol=0.0)
 
 
@@ -139,7 +129,7 @@ def test_defaults_are_torchs() -> None:
         "min", 0.1, 10, 1e-4, "rel", 0, 0.0
     )
     metrics = [1.0] + [1.0] * 11 + [0.5] + [0.5] * 11
-    np.testing.assert_allclose([s.scale for s in lrcore_states(p, metrics)], torch_lrs(1.0, metrics), rtol=1e-12)
+    np.testing.assert_allclose([s.scale for s in lrcore_states(p, metrics)], torch_plateau(metrics, 1.0)[1], rtol=1e-12)
     # The 11th bad epoch after the best reduces, not the 10th.
     scales = [s.scale for s in lrcore_states(p, metrics)]
     assert scales[10] == 1.0 and scales[11] == pytest.approx(0.1)
@@ -159,9 +149,9 @@ def test_without_eps_torch_agrees_to_the_last_reduction() -> None:
     p = lr.Plateau(patience=0, factor=0.5)
     metrics = [1.0] * 60
     scales = [s.scale for s in lrcore_states(p, metrics)]
-    np.testing.assert_allclose(scales, torch_lrs(1.0, metrics, mode="min", factor=0.5, patience=0, eps=0.0),
+    np.testing.assert_allclose(scales, torch_plateau(metrics, 1.0, mode="min", factor=0.5, patience=0, eps=0.0)[1],
                                rtol=1e-12, atol=0.0)
-    with_eps = torch_lrs(1.0, metrics, mode="min", factor=0.5, patience=0)
+    with_eps = torch_plateau(metrics, 1.0, mode="min", factor=0.5, patience=0)[1]
     assert with_eps[-1] > 1e-8 > scales[-1]
 
 
@@ -171,7 +161,7 @@ def test_eps_in_scale_units_is_torchs_eps(base: float) -> None:
     p = lr.Plateau(patience=0, factor=0.5, eps=1e-8 / base)
     metrics = [1.0] * 80
     got = [base * s.scale for s in lrcore_states(p, metrics)]
-    np.testing.assert_allclose(got, torch_lrs(base, metrics, patience=0, factor=0.5), rtol=1e-12, atol=0.0)
+    np.testing.assert_allclose(got, torch_plateau(metrics, base, patience=0, factor=0.5)[1], rtol=1e-12, atol=0.0)
 
 
 def test_scale_composes_with_a_schedule() -> None:
@@ -318,7 +308,7 @@ def test_from_torch_follows_torch(mode: str, threshold_mode: str, patience: int,
     metrics = seeded_metrics(zlib.crc32(repr(sorted(kwargs.items())).encode() + repr(lr0).encode()), mode)
     p = lr.Plateau.from_torch(lr0, **kwargs)
     got = [lr0 * s.scale for s in lrcore_states(p, metrics)]
-    want = torch_lrs(lr0, metrics, **kwargs)
+    want = torch_plateau(metrics, lr0, **kwargs)[1]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
     assert len(set(want)) > 2, "the stream should make torch reduce more than once"
 
@@ -327,14 +317,14 @@ def test_from_torch_defaults_are_torchs() -> None:
     p = lr.Plateau.from_torch(0.5)
     assert p == lr.Plateau(eps=1e-8 / 0.5)
     metrics = [1.0] * 400  # a reduction every 11 epochs, until eps stops them
-    np.testing.assert_allclose([0.5 * s.scale for s in lrcore_states(p, metrics)], torch_lrs(0.5, metrics),
+    np.testing.assert_allclose([0.5 * s.scale for s in lrcore_states(p, metrics)], torch_plateau(metrics, 0.5)[1],
                                rtol=1e-12, atol=0.0)
 
 
 def test_from_torch_min_lr_above_lr_never_reduces_as_torch() -> None:
     p = lr.Plateau.from_torch(0.01, patience=0, min_lr=0.1)
     metrics = [1.0] * 20
-    assert torch_lrs(0.01, metrics, patience=0, min_lr=0.1) == [0.01] * 20
+    assert torch_plateau(metrics, 0.01, patience=0, min_lr=0.1)[1] == [0.01] * 20
     assert [s.scale for s in lrcore_states(p, metrics)] == [1.0] * 20
 
 
@@ -343,7 +333,7 @@ def test_from_torch_tiny_lr_keeps_its_ratios_finite() -> None:
     p = lr.Plateau.from_torch(1e-320, patience=0)
     assert math.isfinite(p.eps) and math.isfinite(p.min_scale)
     assert [s.scale for s in lrcore_states(p, [1.0] * 5)] == [1.0] * 5
-    assert torch_lrs(1e-320, [1.0] * 5, patience=0) == [1e-320] * 5
+    assert torch_plateau([1.0] * 5, 1e-320, patience=0)[1] == [1e-320] * 5
 
 
 @pytest.mark.parametrize(
