@@ -4,7 +4,10 @@ This module is plain Python written in the subset numba compiles, and it
 imports no numba.  ``_jit`` compiles these same functions into one interpreter
 for every schedule (a new schedule never triggers a new compilation), and
 ``_pure`` builds each schedule's scalar evaluator from the same formula
-functions without numba.  So the values of ``s(t)``, the compiled arrays and the
+functions without numba.  The install also compiles this file ahead of time with
+mypyc, as ``lrcore._native`` (``setup.py``; the float annotations below are what
+let mypyc keep the arithmetic unboxed), and ``_pure`` binds that copy's functions
+where it is installed.  So the values of ``s(t)``, the compiled arrays and the
 JIT-off run all come from one source, operation for operation.
 
 A schedule compiles (``_schedule.compile_program``) to one flat float64 array,
@@ -28,49 +31,54 @@ this file as their source for the same reason.
 
 from __future__ import annotations
 
+import inspect
 import math
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 prange = range  # numba's prange where compiled (``_jit``)
 
 # Leaf kinds are numbered by their formula's position in LEAVES (below); the
 # combinators' codes follow them, from 100.
-JOIN = 100  # m, boundaries[m]; children: m + 1
-WARMUP = 101  # steps, start, shape, target (= child(0)); children: 1
-SCALE = 102  # factor; children: 1
-ADD = 103  # offset; children: 1
-CLIP = 104  # lo, hi; children: 1
-SHIFT = 105  # steps; children: 1
-PRODUCT = 106  # children: 2
-SUM = 107  # children: 2
+JOIN: Final = 100  # m, boundaries[m]; children: m + 1
+WARMUP: Final = 101  # steps, start, shape, target (= child(0)); children: 1
+SCALE: Final = 102  # factor; children: 1
+ADD: Final = 103  # offset; children: 1
+CLIP: Final = 104  # lo, hi; children: 1
+SHIFT: Final = 105  # steps; children: 1
+PRODUCT: Final = 106  # children: 2
+SUM: Final = 107  # children: 2
 
 # Shape codes shared by warmup, wsd and interpolate
-SHAPE_LINEAR = 0
-SHAPE_COSINE = 1
-SHAPE_SQRT = 2
-SHAPE_EXPONENTIAL = 3
+SHAPE_LINEAR: Final = 0
+SHAPE_COSINE: Final = 1
+SHAPE_SQRT: Final = 2
+SHAPE_EXPONENTIAL: Final = 3
 
 # Cyclic modes
-TRIANGULAR = 0
-TRIANGULAR2 = 1
-EXP_RANGE = 2
+TRIANGULAR: Final = 0
+TRIANGULAR2: Final = 1
+EXP_RANGE: Final = 2
 
 # One-cycle annealing
-ANNEAL_COS = 0
-ANNEAL_LINEAR = 1
+ANNEAL_COS: Final = 0
+ANNEAL_LINEAR: Final = 1
 
-HEADER = 3
-NODE_SIZE = 4
+HEADER: Final = 3
+NODE_SIZE: Final = 4
 
-BIG = 1.7976931348623157e308  # the largest float: where growth saturates instead of reaching inf
-LOG_BIG = 709.78  # a little below log(BIG), so exp() of anything up to it is finite
-LOG_2 = 0.6931471805599453  # log(2)
-EXACT = 4503599627370496.0  # 2**52: every float at least this large is an integer
-PI = math.pi  # a module constant: one lookup fewer per call in plain Python
+BIG: Final = 1.7976931348623157e308  # the largest float: where growth saturates instead of reaching inf
+LOG_BIG: Final = 709.78  # a little below log(BIG), so exp() of anything up to it is finite
+LOG_2: Final = 0.6931471805599453  # log(2)
+EXACT: Final = 4503599627370496.0  # 2**52: every float at least this large is an integer
+PI: Final = math.pi
 
 
-def _floor(x):
+def _floor(x: float) -> float:
     """floor(x) as a float, exact for every float (math.floor would return an int)."""
     if not abs(x) < EXACT:
         return x  # already an integer (or inf)
@@ -90,7 +98,7 @@ def _count_le(prog, start, m, t):
     return lo
 
 
-def _cos_rise(p):
+def _cos_rise(p: float) -> float:
     """(1 - cos(pi p)) / 2 for p in [0, 1], computed as sin(pi p / 2)**2 (no cancellation).
 
     Falling cosines call it with the fraction *remaining*, r = 1 - progress
@@ -131,7 +139,7 @@ def _cos_rise(p):
     return c * c
 
 
-def _rest_power(p, rest, k):
+def _rest_power(p: float, rest: float, k: float) -> float:
     """1 - p**k, the remaining fraction after k-decay, from p and rest = 1 - p
     (both computed directly), using whichever keeps full precision."""
     if k == 1.0:
@@ -143,7 +151,7 @@ def _rest_power(p, rest, k):
     return -math.expm1(k * math.log1p(-rest))
 
 
-def _ease(shape, p):
+def _ease(shape: float, p: float) -> float:
     """Rising shapes on p in [0, 1]: 0 at p=0, 1 at p=1."""
     if shape == SHAPE_COSINE:
         return _cos_rise(p)
@@ -152,7 +160,7 @@ def _ease(shape, p):
     return p
 
 
-def _fall(shape, p, rest):
+def _fall(shape: float, p: float, rest: float) -> float:
     """Falling shapes at progress p, given also rest = 1 - p (each computed
     directly, so neither end loses precision): 1 at p=0, 0 at p=1."""
     if shape == SHAPE_COSINE:
@@ -164,14 +172,14 @@ def _fall(shape, p, rest):
     return rest
 
 
-def _anneal(cos, start, end, rest):
+def _anneal(cos: bool, start: float, end: float, rest: float) -> float:
     """One-cycle annealing from start to end, with `rest` of the phase remaining."""
     if cos:
         return end + (start - end) * _cos_rise(rest)
     return end + (start - end) * rest
 
 
-def _scaled_power(x, base, e):
+def _scaled_power(x: float, base: float, e: float) -> float:
     """x * base**e, also when base**e alone over- or underflows but the product does
     not; saturates at BIG where the product itself is past the largest float."""
     if x == 0.0:
@@ -189,12 +197,12 @@ def _scaled_power(x, base, e):
     return math.exp(w)
 
 
-def _floor_div(t, d):
+def _floor_div(t: float, d: float) -> float:
     """floor(t / d) exactly, as Python's float // (t / d itself can round up to the next integer)."""
     return _floor((t - t % d) / d + 0.5)
 
 
-def _cycle_start(i, period, mult):
+def _cycle_start(i: float, period: float, mult: float) -> float:
     """Where cycle i of lengths period * mult**j begins: period (mult**i - 1) / (mult - 1).
 
     The geometric sum is divided first, so cycle 1 starts at exactly `period`.
@@ -215,7 +223,7 @@ def _cycle_start(i, period, mult):
     return math.exp(w)
 
 
-def _restart_cycle(t, period, mult):
+def _restart_cycle(t: float, period: float, mult: float) -> tuple[float, float]:
     """Cycle index i and the time since cycle i began, for cycle lengths period * mult**i."""
     if mult == 1.0:
         return _floor_div(t, period), t % period  # % is exact: the phase survives any t
@@ -252,11 +260,11 @@ def _restart_cycle(t, period, mult):
 # the program from that parameter on; pure Python passes a tuple).
 
 
-def constant(value, t):
+def constant(value: float, t: float) -> float:
     return value
 
 
-def linear(start, end, steps, t):
+def linear(start: float, end: float, steps: float, t: float) -> float:
     if t >= steps:
         return end
     # Anchored at the nearer end, so a ramp to 0 keeps full relative precision there.
@@ -265,16 +273,18 @@ def linear(start, end, steps, t):
     return start + (end - start) * (t / steps)
 
 
-def step(init, step_size, gamma, t):
+def step(init: float, step_size: float, gamma: float, t: float) -> float:
     return _scaled_power(init, gamma, _floor_div(t, step_size))
 
 
-def multistep(init, gamma, m, rest, t):
+def multistep(init: float, gamma: float, m: float, rest: Sequence[float], t: float) -> float:
     # rest: the m milestones
     return _scaled_power(init, gamma, float(_count_le(rest, 0, int(m), t)))
 
 
-def exponential(init, gamma, every, staircase, has_end, end, t):
+def exponential(
+    init: float, gamma: float, every: float, staircase: float, has_end: float, end: float, t: float
+) -> float:
     e = _floor_div(t, every) if staircase != 0.0 else t / every
     v = _scaled_power(init, gamma, e)
     if has_end != 0.0:
@@ -285,14 +295,14 @@ def exponential(init, gamma, every, staircase, has_end, end, t):
     return v
 
 
-def inverse_time(init, rate, every, staircase, t):
+def inverse_time(init: float, rate: float, every: float, staircase: float, t: float) -> float:
     if rate == 0.0:
         return init  # no decay, also where t / every overflows (0 * inf)
     e = _floor_div(t, every) if staircase != 0.0 else t / every
     return init / (1.0 + rate * e)
 
 
-def polynomial(init, end, steps, power, cycle, k_decay, t):
+def polynomial(init: float, end: float, steps: float, power: float, cycle: float, k_decay: float, t: float) -> float:
     # Progress p and rest = 1 - p, each computed directly (no cancellation at either end).
     if cycle == 0.0:
         done = min(t, steps)
@@ -313,13 +323,15 @@ def polynomial(init, end, steps, power, cycle, k_decay, t):
     return (init - end) * _rest_power(p, rest, k_decay) ** power + end
 
 
-def cosine_plain(init, steps, final, t):
+def cosine_plain(init: float, steps: float, final: float, t: float) -> float:
     """The common cosine (exponent 1, no k-decay, not periodic): the same operations as
     ``cosine`` takes for it, with fewer arguments (the encoder picks it)."""
     return final + (init - final) * _cos_rise((steps - min(t, steps)) / steps)
 
 
-def cosine(init, steps, final, exponent, k_decay, periodic, t):
+def cosine(
+    init: float, steps: float, final: float, exponent: float, k_decay: float, periodic: float, t: float
+) -> float:
     if periodic != 0.0:
         # The wave's phase (% is exact, so it survives any t), folded onto one
         # half-wave by the symmetry cos(pi (2 - p)) = cos(pi p).
@@ -336,7 +348,9 @@ def cosine(init, steps, final, exponent, k_decay, periodic, t):
     return final + (init - final) * c
 
 
-def cosine_restarts(init, period, final, period_mult, decay, k_decay, t):
+def cosine_restarts(
+    init: float, period: float, final: float, period_mult: float, decay: float, k_decay: float, t: float
+) -> float:
     i, into = _restart_cycle(t, period, period_mult)
     length = _scaled_power(period, period_mult, i)
     into = min(max(into, 0.0), length)
@@ -345,7 +359,16 @@ def cosine_restarts(init, period, final, period_mult, decay, k_decay, t):
     return final + (peak - final) * _cos_rise(rest)
 
 
-def one_cycle(peak, steps, pct_start, div_factor, final_div_factor, anneal, three_phase, t):
+def one_cycle(
+    peak: float,
+    steps: float,
+    pct_start: float,
+    div_factor: float,
+    final_div_factor: float,
+    anneal: float,
+    three_phase: float,
+    t: float,
+) -> float:
     initial = peak / div_factor
     low = initial / final_div_factor
     cos = anneal == ANNEAL_COS
@@ -361,7 +384,7 @@ def one_cycle(peak, steps, pct_start, div_factor, final_div_factor, anneal, thre
     return _anneal(cos, peak, low, (steps - t) / (steps - up))
 
 
-def cyclic(base, peak, step_up, step_down, mode, gamma, t):
+def cyclic(base: float, peak: float, step_up: float, step_down: float, mode: float, gamma: float, t: float) -> float:
     total = step_up + step_down
     ratio = step_up / total
     into = t % total  # exact, so the phase survives any t
@@ -382,13 +405,13 @@ def cyclic(base, peak, step_up, step_down, mode, gamma, t):
     return base + height
 
 
-def piecewise_constant(m, rest, t):
+def piecewise_constant(m: float, rest: Sequence[float], t: float) -> float:
     # rest: the m boundaries, then the m + 1 values
     n = int(m)
     return rest[n + _count_le(rest, 0, n, t)]
 
 
-def interpolate(shape, m, rest, t):
+def interpolate(shape: float, m: float, rest: Sequence[float], t: float) -> float:
     # rest: the m times (the first is 0), then the m values
     n = int(m)
     i = _count_le(rest, 0, n, t)  # >= 1: the first time is 0
@@ -404,7 +427,7 @@ def interpolate(shape, m, rest, t):
     return v0 + (v1 - v0) * ((t - t0) / (t1 - t0))
 
 
-def inverse_sqrt(peak, warmup, timescale, t):
+def inverse_sqrt(peak: float, warmup: float, timescale: float, t: float) -> float:
     if t < warmup:
         return peak * (t / warmup)
     span = t - warmup + timescale
@@ -413,7 +436,17 @@ def inverse_sqrt(peak, warmup, timescale, t):
     return peak / math.sqrt(span / timescale)
 
 
-def wsd(peak, steps, warmup, decay, final, start, warmup_shape, decay_shape, t):
+def wsd(
+    peak: float,
+    steps: float,
+    warmup: float,
+    decay: float,
+    final: float,
+    start: float,
+    warmup_shape: float,
+    decay_shape: float,
+    t: float,
+) -> float:
     if t < warmup:
         return start + (peak - start) * _ease(int(warmup_shape), t / warmup)
     if t < steps - decay:
@@ -426,7 +459,7 @@ def wsd(peak, steps, warmup, decay, final, start, warmup_shape, decay_shape, t):
     return final
 
 
-def tanh_decay(init, steps, final, lower, upper, t):
+def tanh_decay(init: float, steps: float, final: float, lower: float, upper: float, t: float) -> float:
     if t >= steps:
         return final
     r = t / steps
@@ -446,8 +479,7 @@ HOISTED = (constant, linear, cosine_plain)
 
 def layout(formula):
     """(parameter names, whether the last is the variable tail ``rest``) of a leaf formula."""
-    code = formula.__code__
-    names = code.co_varnames[: code.co_argcount - 1]  # all but t
+    names = tuple(inspect.signature(formula).parameters)[:-1]  # all but t (also of _native's compiled copy)
     return names, bool(names) and names[-1] == "rest"
 
 
@@ -506,7 +538,7 @@ _leaf = _generate(_leaf_source(), "_leaf")
 # -- the combinators' pieces ----------------------------------------------------
 
 
-def _ramp(steps, start, shape, target, t):
+def _ramp(steps: float, start: float, shape: float, target: float, t: float) -> float:
     p = t / steps
     if shape == SHAPE_EXPONENTIAL:
         ratio = target / start
@@ -519,7 +551,7 @@ def _ramp(steps, start, shape, target, t):
     return start + (target - start) * _ease(shape, p)
 
 
-def _post(kind, prog, o, v):
+def _post(kind: int, prog: Sequence[float], o: int, v: float) -> float:
     """The pointwise operation of a one-child value combinator."""
     if kind == SCALE:
         return min(v * prog[o], BIG)
@@ -528,7 +560,7 @@ def _post(kind, prog, o, v):
     return min(max(v, prog[o]), prog[o + 1])  # CLIP
 
 
-def _combine(kind, a, b):
+def _combine(kind: int, a: float, b: float) -> float:
     """A product's or a sum's value from its two operands' values."""
     if kind == PRODUCT:
         return min(a * b, BIG)
@@ -780,7 +812,7 @@ def _fill_chunk(prog, t0, i0, n, buf, frames, chains):
                 sp -= 1
 
 
-CHUNK = 2048
+CHUNK: Final = 2048
 
 
 def _fill_range(prog, t0, out, first, last):
