@@ -6,12 +6,23 @@ for the arrays, with the node's parameters bound.  No numba is imported or
 compiled, so ``s(t)`` is fast from the first call, and every value equals the
 compiled interpreters' operation for operation (the tests compare them over
 every kind).  Custom leaves are ordinary calls here.
+
+The formulas come from ``_native`` where it is installed: ``_kernel.py`` itself,
+compiled ahead of time by mypyc (``setup.py``), so a call runs no interpreted
+arithmetic and needs no compilation at run time.  ``formulas`` falls back to
+``_kernel`` when there is no build, when ``LRCORE_PURE=1`` is set, or when the
+build was made from another version of ``_kernel.py`` (with a warning).
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
+import importlib
+import os
+import types
+import warnings
 from collections.abc import Callable, Sequence
 
 from . import _kernel as K
@@ -19,11 +30,51 @@ from . import _kernel as K
 Scalar = Callable[[float], float]
 Node = tuple[int, list[float], list[int]]
 
+_chosen: list[types.ModuleType] = []
 
-def _leaf(code: int, p: tuple[float, ...]) -> Scalar:
+
+def choose(native: types.ModuleType | None, source: bytes | None) -> types.ModuleType:
+    """The module whose formulas ``build`` binds: `native` (the compiled ``_native``, or
+    None where it is not installed) if it was built from `source` (the bytes of
+    ``_kernel.py``, or None where they cannot be read), else ``_kernel``."""
+    if native is None:
+        return K
+    if source is not None and getattr(native, "SOURCE", None) != hashlib.sha256(source).hexdigest():
+        warnings.warn(
+            f"lrcore: the compiled formulas ({native.__file__}) were built from another version of "
+            f"{K.__file__}; evaluating the plain-Python formulas instead (same values, slower s(t)). "
+            "Reinstall lrcore (pip install -e .) to rebuild them.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return K
+    return native
+
+
+def formulas() -> types.ModuleType:
+    """``_native`` or ``_kernel`` (see ``choose``), decided once per process."""
+    if not _chosen:
+        native: types.ModuleType | None = None
+        if os.environ.get("LRCORE_PURE") != "1":
+            try:
+                native = importlib.import_module("lrcore._native")
+            except ImportError:
+                native = None
+        source: bytes | None = None
+        if native is not None:
+            try:
+                with open(K.__file__, "rb") as f:
+                    source = f.read()
+            except OSError:  # installed without its sources: nothing to compare against
+                source = None
+        _chosen.append(choose(native, source))
+    return _chosen[0]
+
+
+def _leaf(F: types.ModuleType, code: int, p: tuple[float, ...]) -> Scalar:
     """The leaf's formula with its parameters bound, as ``_kernel._leaf`` reads them."""
-    formula: Callable[..., float] = K.LEAVES[code]
-    names, tail = K.layout(formula)
+    formula: Callable[..., float] = F.LEAVES[code]
+    names, tail = K.layout(K.LEAVES[code])
     if tail:
         scalars = len(names) - 1
         return functools.partial(formula, *p[:scalars], p[scalars:])
@@ -43,9 +94,9 @@ def _join(bounds: tuple[float, ...], kids: list[Scalar]) -> Scalar:
     return join
 
 
-def _warmup(p: tuple[float, ...], child: Scalar) -> Scalar:
+def _warmup(F: types.ModuleType, p: tuple[float, ...], child: Scalar) -> Scalar:
     steps, start, shape, target = p[0], p[1], int(p[2]), p[3]
-    ramp = K._ramp
+    ramp = F._ramp
 
     def warmup(t: float) -> float:
         if t < steps:
@@ -60,13 +111,13 @@ def _shift(by: float, child: Scalar) -> Scalar:
     return lambda t: child(min(t + by, big))  # as _kernel._branch
 
 
-def _post(code: int, p: tuple[float, ...], child: Scalar) -> Scalar:
-    post = K._post
+def _post(F: types.ModuleType, code: int, p: tuple[float, ...], child: Scalar) -> Scalar:
+    post = F._post
     return lambda t: post(code, p, 0, child(t))
 
 
-def _binary(code: int, first: Scalar, second: Scalar) -> Scalar:
-    combine = K._combine
+def _binary(F: types.ModuleType, code: int, first: Scalar, second: Scalar) -> Scalar:
+    combine = F._combine
     return lambda t: combine(code, first(t), second(t))
 
 
@@ -74,25 +125,30 @@ def _custom(fn: Callable[[float], float]) -> Scalar:
     return lambda t: float(fn(t))
 
 
-def build(nodes: list[Node], customs: Sequence[Callable[[float], float]]) -> Scalar:
-    """The evaluator of node 0 of `nodes` (as ``compile_program`` lists them)."""
+def build(
+    nodes: list[Node], customs: Sequence[Callable[[float], float]], F: types.ModuleType | None = None
+) -> Scalar:
+    """The evaluator of node 0 of `nodes` (as ``compile_program`` lists them), with the
+    formulas of `F` (``_native`` or ``_kernel``; by default the one ``formulas`` picks)."""
+    if F is None:
+        F = formulas()
 
     def make(index: int) -> Scalar:
         code, floats, kid_ids = nodes[index]
         p = tuple(floats)
         if code < K.CUSTOM:
-            return _leaf(code, p)
+            return _leaf(F, code, p)
         if code == K.CUSTOM:
             return _custom(customs[int(p[0])])
         kids = [make(k) for k in kid_ids]
         if code == K.JOIN:
             return _join(p[1:], kids)
         if code == K.WARMUP:
-            return _warmup(p, kids[0])
+            return _warmup(F, p, kids[0])
         if code == K.SHIFT:
             return _shift(p[0], kids[0])
         if code == K.PRODUCT or code == K.SUM:
-            return _binary(code, kids[0], kids[1])
-        return _post(code, p, kids[0])  # SCALE, ADD, CLIP
+            return _binary(F, code, kids[0], kids[1])
+        return _post(F, code, p, kids[0])  # SCALE, ADD, CLIP
 
     return make(0)
