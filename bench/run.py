@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 import lrcore as lr
+from lrcore import _kernel, _pure
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -174,7 +175,16 @@ def bench_scalar(table: Table, calls: int, repeat: int) -> None:
     base = median_time(lambda: [closure(t) for t in ts], repeat) / calls
     table.add(group, "hand-written Python closure", base, base)
     ours = median_time(lambda: [s(t) for t in ts], repeat) / calls
-    table.add(group, "lrcore s(t)", ours, base, versus(ours, base))
+    compiled = _pure.formulas() is not _kernel
+    what = "lrcore s(t)" + (", compiled formulas (lrcore._native)" if compiled else ", plain-Python formulas")
+    table.add(group, what, ours, base, versus(ours, base) + ("" if compiled else " · lrcore._native not in use"))
+    # The same calls where the formulas are interpreted (no C compiler at install, or LRCORE_PURE=1).
+    _, out = _process(["-c", PLAIN_SCALAR, str(calls), str(repeat)], {**os.environ, "LRCORE_PURE": "1"}, ROOT)
+    name, seconds = out.split()[-2:]
+    if name != "lrcore._kernel":
+        raise RuntimeError(f"LRCORE_PURE=1 still ran {name}")
+    plain = float(seconds)
+    table.add(group, "lrcore s(t), plain-Python formulas (LRCORE_PURE=1)", plain, base, versus(plain, base))
     try:
         import optax
     except ImportError:
@@ -184,6 +194,23 @@ def bench_scalar(table: Table, calls: int, repeat: int) -> None:
         few = ts[:200]
         eager = median_time(lambda: [sched(t) for t in few], 3) / len(few)
         table.add(group, "optax schedule, eager scalar", eager, base, versus(ours, eager))
+
+
+# s(t) per call in a child process (which picks the formulas by its own environment).
+PLAIN_SCALAR = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, "bench")
+    import run
+    from lrcore import _pure
+
+    calls, repeat = int(sys.argv[1]), int(sys.argv[2])
+    s = run.schedule_for(10_000)
+    ts = [float(i % 10_000) for i in range(calls)]
+    s(5.0)
+    print(_pure.formulas().__name__, run.median_time(lambda: [s(t) for t in ts], repeat) / calls)
+    """
+)
 
 
 # -- start-up, in fresh processes ------------------------------------------------------
