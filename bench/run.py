@@ -39,6 +39,7 @@ import numpy as np
 
 import lrcore as lr
 from lrcore import _kernel, _pure
+from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -117,8 +118,10 @@ def _fmt_time(s: float) -> str:
 def bench_arrays(table: Table, n: int, repeat: int) -> None:
     group = f"array n={n:,}"
     s = schedule_for(n)
-    s.array(1 << 19)  # compile / load both kernels before timing
-    s.array(1000)
+    for dtype in (np.float64, np.float32):  # compile or load the kernels (2**20 values and more) before timing
+        s.array(max(KERNEL_MIN, PARALLEL_MIN), dtype=dtype)
+        s.array(n, dtype=dtype)  # and touch this size's memory once, as the floor's warm-up below
+    np.empty(n).fill(0.5)
     floor = median_time(lambda: np.empty(n).fill(0.5), repeat)
     table.add(group, "memory floor: np.empty(n).fill(x)", floor, floor)
     ours = median_time(lambda: s.array(n), repeat)
