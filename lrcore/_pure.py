@@ -61,11 +61,11 @@ def formulas() -> types.ModuleType:
             except ImportError:
                 native = None
         source: bytes | None = None
-        if native is not None:
+        if native is not None and K.__file__.endswith(".py"):  # else installed without its sources
             try:
                 with open(K.__file__, "rb") as f:
                     source = f.read()
-            except OSError:  # installed without its sources: nothing to compare against
+            except OSError:  # unreadable: nothing to compare against
                 source = None
         _chosen.append(choose(native, source))
     return _chosen[0]
