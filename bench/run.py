@@ -162,10 +162,8 @@ def bench_arrays(table: Table, n: int, repeat: int) -> None:
         )
 
 
-def bench_scalar(table: Table, calls: int, repeat: int) -> None:
-    group = "scalar s(t) from Python"
-    s = schedule_for(10_000)
-    w, d = 1000, 9000
+def closure_for(w: int, d: int) -> Callable[[float], float]:
+    """The lean hand-written closure of schedule_for(w + d) that s(t) is compared with."""
 
     def closure(t: float) -> float:
         if t < w:
@@ -173,47 +171,58 @@ def bench_scalar(table: Table, calls: int, repeat: int) -> None:
         p = min(t - w, d) / d
         return FINAL + (PEAK - FINAL) * 0.5 * (1 + math.cos(math.pi * p))
 
-    ts = [float(i % 10_000) for i in range(calls)]  # t over the whole run, warmup and decay
+    return closure
+
+
+def scalar_times(calls: int, repeat: int) -> tuple[float, float]:
+    """Seconds per call of the closure and of s(t), t over the whole run (warmup and decay)."""
+    s = schedule_for(10_000)
+    closure = closure_for(1000, 9000)
+    ts = [float(i % 10_000) for i in range(calls)]
     s(5.0)
     base = median_time(lambda: [closure(t) for t in ts], repeat) / calls
-    table.add(group, "hand-written Python closure", base, base)
-    ours = median_time(lambda: [s(t) for t in ts], repeat) / calls
-    compiled = _pure.formulas() is not _kernel
-    what = "lrcore s(t)" + (", compiled formulas (lrcore._native)" if compiled else ", plain-Python formulas")
-    table.add(group, what, ours, base, versus(ours, base) + ("" if compiled else " · lrcore._native not in use"))
-    # The same calls where the formulas are interpreted (no C compiler at install, or LRCORE_PURE=1).
-    _, out = _process(["-c", PLAIN_SCALAR, str(calls), str(repeat)], {**os.environ, "LRCORE_PURE": "1"}, ROOT)
-    name, seconds = out.split()[-2:]
-    if name != "lrcore._kernel":
-        raise RuntimeError(f"LRCORE_PURE=1 still ran {name}")
-    plain = float(seconds)
-    table.add(group, "lrcore s(t), plain-Python formulas (LRCORE_PURE=1)", plain, base, versus(plain, base))
-    try:
-        import optax
-    except ImportError:
-        table.add(group, "optax schedule, eager scalar", None, note="optax not installed")
-    else:
-        sched = optax.warmup_cosine_decay_schedule(0.0, PEAK, w, w + d, end_value=FINAL)
-        few = ts[:200]
-        eager = median_time(lambda: [sched(t) for t in few], 3) / len(few)
-        table.add(group, "optax schedule, eager scalar", eager, base, versus(ours, eager))
+    return base, median_time(lambda: [s(t) for t in ts], repeat) / calls
 
 
-# s(t) per call in a child process (which picks the formulas by its own environment).
-PLAIN_SCALAR = textwrap.dedent(
+# The same in a child process, which picks the formulas by its own environment.
+CHILD_SCALAR = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, "bench")
     import run
     from lrcore import _pure
 
-    calls, repeat = int(sys.argv[1]), int(sys.argv[2])
-    s = run.schedule_for(10_000)
-    ts = [float(i % 10_000) for i in range(calls)]
-    s(5.0)
-    print(_pure.formulas().__name__, run.median_time(lambda: [s(t) for t in ts], repeat) / calls)
+    base, ours = run.scalar_times(int(sys.argv[1]), int(sys.argv[2]))
+    print(_pure.formulas().__name__, base, ours)
     """
 )
+
+
+def bench_scalar(table: Table, calls: int, repeat: int) -> None:
+    group = "scalar s(t) from Python"
+    base, ours = scalar_times(calls, repeat)
+    table.add(group, "hand-written Python closure", base, base)
+    compiled = _pure.formulas() is not _kernel
+    what = "lrcore s(t)" + (", compiled formulas (lrcore._native)" if compiled else ", plain-Python formulas")
+    table.add(group, what, ours, base, versus(ours, base) + ("" if compiled else " · lrcore._native not in use"))
+    # Where the formulas are interpreted (no C compiler at install, or LRCORE_PURE=1): timed in a
+    # child, against the closure timed in that same child.
+    _, out = _process(["-c", CHILD_SCALAR, str(calls), str(repeat)], {**os.environ, "LRCORE_PURE": "1"}, ROOT)
+    name, child_base, plain = out.split()[-3:]
+    if name != "lrcore._kernel":
+        raise RuntimeError(f"LRCORE_PURE=1 still ran {name}")
+    there, slow = float(child_base), float(plain)
+    note = versus(slow, there) + f" · against the closure in its own process ({_fmt_time(there)})"
+    table.add(group, "lrcore s(t), plain-Python formulas (LRCORE_PURE=1)", slow, there, note)
+    try:
+        import optax
+    except ImportError:
+        table.add(group, "optax schedule, eager scalar", None, note="optax not installed")
+    else:
+        sched = optax.warmup_cosine_decay_schedule(0.0, PEAK, 1000, 10_000, end_value=FINAL)
+        few = [float(i % 10_000) for i in range(200)]
+        eager = median_time(lambda: [sched(t) for t in few], 3) / len(few)
+        table.add(group, "optax schedule, eager scalar", eager, base, versus(ours, eager))
 
 
 # -- start-up, in fresh processes ------------------------------------------------------
