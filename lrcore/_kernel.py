@@ -31,6 +31,7 @@ this file as their source for the same reason.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import TYPE_CHECKING, Final
@@ -477,6 +478,7 @@ CUSTOM = len(LEAVES)  # a Python function of t (pure-Python evaluation only)
 HOISTED = (constant, linear, cosine_plain)
 
 
+@functools.cache  # read on every encode and scalar build; a signature costs tens of µs
 def layout(formula):
     """(parameter names, whether the last is the variable tail ``rest``) of a leaf formula."""
     names = tuple(inspect.signature(formula).parameters)[:-1]  # all but t (also of _native's compiled copy)
