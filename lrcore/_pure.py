@@ -30,8 +30,6 @@ from . import _kernel as K
 Scalar = Callable[[float], float]
 Node = tuple[int, list[float], list[int]]
 
-_chosen: list[types.ModuleType] = []
-
 
 def choose(native: types.ModuleType | None, source: bytes | None) -> types.ModuleType:
     """The module whose formulas ``build`` binds: `native` (the compiled ``_native``, or
@@ -51,24 +49,23 @@ def choose(native: types.ModuleType | None, source: bytes | None) -> types.Modul
     return native
 
 
+@functools.cache  # decided once per process
 def formulas() -> types.ModuleType:
-    """``_native`` or ``_kernel`` (see ``choose``), decided once per process."""
-    if not _chosen:
-        native: types.ModuleType | None = None
-        if os.environ.get("LRCORE_PURE") != "1":
-            try:
-                native = importlib.import_module("lrcore._native")
-            except ImportError:
-                native = None
-        source: bytes | None = None
-        if native is not None and K.__file__.endswith(".py"):  # else installed without its sources
-            try:
-                with open(K.__file__, "rb") as f:
-                    source = f.read()
-            except OSError:  # unreadable: nothing to compare against
-                source = None
-        _chosen.append(choose(native, source))
-    return _chosen[0]
+    """``_native`` or ``_kernel`` (see ``choose``)."""
+    native: types.ModuleType | None = None
+    if os.environ.get("LRCORE_PURE") != "1":
+        try:
+            native = importlib.import_module("lrcore._native")
+        except ImportError:
+            pass
+    source: bytes | None = None
+    if native is not None and K.__file__.endswith(".py"):  # else installed without its sources
+        try:
+            with open(K.__file__, "rb") as f:
+                source = f.read()
+        except OSError:  # unreadable: nothing to compare against
+            pass
+    return choose(native, source)
 
 
 def _leaf(F: types.ModuleType, code: int, p: tuple[float, ...]) -> Scalar:
