@@ -9,8 +9,7 @@ import keras
 import numpy as np
 
 from lrcore import Suggestion
-from lrcore import _validate as check
-from lrcore._suggest import run
+from lrcore._internal import check, run
 
 W = "find_lr"
 

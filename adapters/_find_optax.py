@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from lrcore import Suggestion, range_test
-from lrcore import _validate as check
-from lrcore._suggest import check_options, run
+from lrcore._internal import check, check_options, run
 
 W = "find_lr"
 

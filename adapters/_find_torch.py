@@ -9,8 +9,7 @@ from typing import Any
 import torch
 
 from lrcore import Suggestion
-from lrcore import _validate as check
-from lrcore._suggest import run
+from lrcore._internal import check, run
 
 W = "find_lr"
 

@@ -18,8 +18,7 @@ import numpy as np
 
 from lrcore import PlateauState, from_dict
 from lrcore import Schedule as LRSchedule
-from lrcore import _validate as check
-from lrcore._table import table
+from lrcore._internal import check, table
 
 SAVER = "lrcore_plateau_state"  # the optimizer attribute; Keras saves it under optimizer/<SAVER>
 # With the schedule's scale, what a PlateauCallback resumes from; epoch: the last one it saw.

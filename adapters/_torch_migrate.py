@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from lrcore import Schedule, from_torch
-from lrcore import _validate as check
+from lrcore._internal import check
 
 # The arguments torch takes as one value or a list with one per param group (its _format_param).
 _PER_GROUP = {

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from lrcore import Plateau, PlateauState, Schedule, from_dict
-from lrcore import _validate as check
+from lrcore._internal import check
 
 MAX_T = 2**62  # far beyond any run; keeps t + 1 an exact float for the kernel
 UNFED_STEPS = 10_000

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from lrcore import _validate as check
+from lrcore._internal import check
 
 try:
     import transformers

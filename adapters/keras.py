@@ -15,7 +15,7 @@ from typing import Any
 
 from lrcore import Plateau, PlateauState
 from lrcore import Schedule as LRSchedule
-from lrcore import _validate as check
+from lrcore._internal import check
 
 try:
     import keras

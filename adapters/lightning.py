@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lrcore import _validate as check
+from lrcore._internal import check
 
 try:
     from lightning.pytorch import Callback

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from lrcore import Schedule
-from lrcore import _validate as check
-from lrcore._table import require_finite, table
+from lrcore._internal import check, require_finite, table
 
 try:
     import jax

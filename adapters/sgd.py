@@ -16,10 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from lrcore import _validate as check
 from lrcore import iterate
-from lrcore._runtime import njit  # numba's njit, caching only where a cache directory is writable
-from lrcore._table import MAX_TABLE, table  # the table graph adapters index; public here as before
+from lrcore._internal import (  # the table graph adapters index; public here as before
+    MAX_TABLE,
+    check,
+    njit,  # numba's njit, caching only where a cache directory is writable
+    table,
+)
 
 __all__ = ["MAX_TABLE", "iterate", "sgd_least_squares_numba", "sgd_numpy", "table"]
 

@@ -11,7 +11,7 @@ import warnings
 from typing import Any
 
 from lrcore import Plateau, PlateauState, Schedule
-from lrcore import _validate as check
+from lrcore._internal import check
 
 try:
     import torch

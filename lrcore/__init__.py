@@ -25,6 +25,7 @@ from ._kinds import (
     piecewise_constant,
     polynomial,
     product,
+    range_test,
     scale,
     shift,
     step,
@@ -35,10 +36,11 @@ from ._kinds import (
 from ._parse import NAMES as _PARSE_NAMES
 from ._parse import parse
 from ._plateau import Plateau, PlateauState
-from ._range_test import range_test
-from ._schedule import Schedule, from_dict, from_json
+from ._plot import plot
+from ._schedule import Schedule
+from ._serialize import from_dict, from_json
+from ._steps import iterate, summary
 from ._suggest import Suggestion, suggest
-from ._tools import iterate, plot, summary
 from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
 
 _PARSE_NAMES.update(

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,18 +24,13 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import __version__
+from ._files import write_atomically
 from ._parse import parse
-from ._schedule import Schedule, from_json
-from ._tools import (
-    _COLUMNS,
-    DEFAULT_LENGTH,
-    _draw,
-    _new_figure,
-    _require_matplotlib,
-    _scan,
-    stated_length,
-    wrap_label,
-)
+from ._plot import _draw, _new_figure, _require_matplotlib, wrap_label
+from ._registry import DEFAULT_LENGTH, stated_length
+from ._schedule import Schedule
+from ._serialize import from_json
+from ._steps import COLUMNS, scan
 
 DEFAULT_SPEC = "warmup(cosine(init=0.1, steps=900, final=0.001), steps=100)"
 SUMMARY_KEYS = ("min", "max", "final", "argmax", "mean", "sum", "sum_sq")
@@ -264,7 +258,7 @@ def _load(spec: str) -> Schedule:
 
 
 def default_steps(specs: Sequence[str], schedules: Sequence[Schedule]) -> int:
-    """The schedules' natural length: the longest length one states (see ``lrcore._tools.stated_length``)
+    """The schedules' natural length: the longest length one states (see ``lrcore._registry.stated_length``)
     rounded up, or DEFAULT_LENGTH when none states one."""
     lengths = []
     for spec, s in zip(specs, schedules, strict=True):
@@ -287,10 +281,7 @@ def _labels(specs: Sequence[str]) -> list[str]:
 
 
 def _write_atomically(target: Path, write: Callable[[str], Any]) -> None:
-    """Call write(path) on a temporary file beside `target`, then rename it to `target`.
-
-    A failure leaves neither a partial `target` nor the temporary file behind.
-    """
+    """``_files.write_atomically`` for --output, with its errors worded for the command line."""
     if target.is_dir():
         raise CliError(f"--output {str(target)!r} is a folder; give a file name such as lr.png")
     folder = target.parent
@@ -299,20 +290,9 @@ def _write_atomically(target: Path, write: Callable[[str], Any]) -> None:
     if not target.suffix:
         raise CliError(f"--output {str(target)!r} needs an extension that names the format, such as .png or .svg")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=folder)
+        write_atomically(target, write)
     except OSError as err:
         raise CliError(f"cannot write {str(target)!r}: {err.strerror or err}") from None
-    try:
-        os.close(fd)
-        # mkstemp makes the file private (0600); give it the usual permissions for a new file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def for_people(x: float | int) -> str:
@@ -344,7 +324,7 @@ def run_plot(args: argparse.Namespace) -> None:
     for spec, label, s in zip(specs, labels, schedules, strict=True):
         with _about(spec, "evaluate"):
             # One pass gives both the summary and the curve's points.
-            stats, t, y = _scan(s, steps, columns=_COLUMNS)
+            stats, t, y = scan(s, steps, columns=COLUMNS)
             blocks.append(_format_summary(repr(s), steps, stats))
         lines[label] = (t, y)
     target = Path(args.output)

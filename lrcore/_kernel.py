@@ -1,17 +1,15 @@
-"""The evaluator: every formula, and the interpreters that run any schedule.
+"""The evaluator: every formula, the program format, and the interpreters that run any schedule.
 
 This module is plain Python written in the subset numba compiles, and it
-imports no numba.  ``_jit`` compiles these same functions into one interpreter
-for every schedule (a new schedule never triggers a new compilation), and
-``_pure`` builds each schedule's scalar evaluator from the same formula
-functions without numba.  The install also compiles this file ahead of time with
-mypyc, as ``lrcore._native`` (``setup.py``; the float annotations below are what
-let mypyc keep the arithmetic unboxed), and ``_pure`` binds that copy's functions
-where it is installed.  So the values of ``s(t)``, the compiled arrays and the
-JIT-off run all come from one source, operation for operation.
+imports no numba.  ``_numba`` compiles these same functions into one
+interpreter for every schedule (a new schedule never triggers a new
+compilation), and ``_scalar`` builds each schedule's scalar evaluator from the
+same formula functions without numba.  So the values of ``s(t)``, the compiled
+arrays and the JIT-off run all come from one source, operation for operation.
 
-A schedule compiles (``_schedule.compile_program``) to one flat float64 array,
-the *program*; the interpreters read it and nothing else::
+A schedule compiles (``_registry.compile_program``, which lays the nodes out with
+``write_program`` below) to one flat float64 array, the *program*; the
+interpreters read it and nothing else::
 
     prog[0]            number of nodes (node 0 is the root)
     prog[1]            stack size the interpreters need
@@ -24,9 +22,9 @@ the *program*; the interpreters read it and nothing else::
 Inputs were validated in Python, so the formulas assume them valid; they never
 loop without bound and never return NaN or inf for valid parameters (growing
 kinds saturate at the largest float).  Kind codes are defined here (a leaf's is
-its formula's position in ``LEAVES``) so that editing them invalidates numba's
-cache together with the code; the two generated dispatchers are compiled with
-this file as their source for the same reason.
+its formula's position in ``LEAVES``, and ``_leaf`` dispatches on it) so that
+editing them invalidates numba's cache together with the code, which numba keys
+on this file.
 """
 
 from __future__ import annotations
@@ -41,7 +39,7 @@ import numpy as np
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-prange = range  # numba's prange where compiled (``_jit``)
+prange = range  # numba's prange where compiled (``_numba``)
 
 # Leaf kinds are numbered by their formula's position in LEAVES (below); the
 # combinators' codes follow them, from 100.
@@ -467,8 +465,8 @@ def tanh_decay(init: float, steps: float, final: float, lower: float, upper: flo
     return final + 0.5 * (init - final) * (1.0 - math.tanh(lower * (1.0 - r) + upper * r))
 
 
-# The leaf formulas: a leaf's kind code is its position here.  Add a kind's formula
-# to this tuple and register the kind (``_kinds.py``); nothing else dispatches.
+# The leaf formulas: a leaf's kind code is its position here, and ``_leaf`` calls it at
+# that code.  A new formula goes at the end of this tuple and gets its line in ``_leaf``.
 LEAVES = (
     constant, linear, step, multistep, exponential, inverse_time, polynomial, cosine, cosine_plain,
     cosine_restarts, one_cycle, cyclic, piecewise_constant, interpolate, inverse_sqrt, wsd, tanh_decay,
@@ -481,60 +479,69 @@ HOISTED = (constant, linear, cosine_plain)
 @functools.cache  # read on every encode and scalar build; a signature costs tens of µs
 def layout(formula):
     """(parameter names, whether the last is the variable tail ``rest``) of a leaf formula."""
-    names = tuple(inspect.signature(formula).parameters)[:-1]  # all but t (also of _native's compiled copy)
+    names = tuple(inspect.signature(formula).parameters)[:-1]  # all but t
     return names, bool(names) and names[-1] == "rest"
 
 
-def _generate(source, name):
-    """Define the generated function `name` in this module: compiled with this file as its
-    source, so numba caches it beside the rest (its cache key covers its bytecode)."""
-    exec(compile(source, __file__, "exec"), globals())
-    return globals()[name]
+def _leaf(prog, kind, o, t):
+    """Value at t >= 0 of the leaf whose parameters start at prog[o]: one call per formula of
+    LEAVES, at its code, reading its arguments in its signature's order (a tail: the rest)."""
+    if kind == 0:
+        return constant(prog[o], t)
+    if kind == 1:
+        return linear(prog[o], prog[o + 1], prog[o + 2], t)
+    if kind == 2:
+        return step(prog[o], prog[o + 1], prog[o + 2], t)
+    if kind == 3:
+        return multistep(prog[o], prog[o + 1], prog[o + 2], prog[o + 3 :], t)
+    if kind == 4:
+        return exponential(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], t)
+    if kind == 5:
+        return inverse_time(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], t)
+    if kind == 6:
+        return polynomial(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], t)
+    if kind == 7:
+        return cosine(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], t)
+    if kind == 8:
+        return cosine_plain(prog[o], prog[o + 1], prog[o + 2], t)
+    if kind == 9:
+        return cosine_restarts(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], t)
+    if kind == 10:
+        return one_cycle(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], prog[o + 6], t)
+    if kind == 11:
+        return cyclic(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], t)
+    if kind == 12:
+        return piecewise_constant(prog[o], prog[o + 1 :], t)
+    if kind == 13:
+        return interpolate(prog[o], prog[o + 1], prog[o + 2 :], t)
+    if kind == 14:
+        return inverse_sqrt(prog[o], prog[o + 1], prog[o + 2], t)
+    if kind == 15:
+        return wsd(
+            prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], prog[o + 6], prog[o + 7], t
+        )
+    if kind == 16:
+        return tanh_decay(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], t)
+    return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters
 
 
-def _reads(formula, at):
-    """The call of `formula` with its parameters read from prog[at], prog[at + 1], ..."""
-    names, tail = layout(formula)
-    args = [f"prog[{at} + {j}]" for j in range(len(names) - tail)]
-    if tail:
-        args.append(f"prog[{at} + {len(names) - 1}:]")
-    return f"{formula.__name__}({', '.join(args + ['t'])})"
-
-
-def _leaf_source():
-    lines = [
-        "def _leaf(prog, kind, o, t):",
-        '    """Value at t >= 0 of the leaf whose parameters start at prog[o] (generated from LEAVES)."""',
-    ]
-    for code, formula in enumerate(LEAVES):
-        lines += [f"    if kind == {code}:", f"        return {_reads(formula, 'o')}"]
-    lines.append("    return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters")
-    return "\n".join(lines) + "\n"
-
-
-def _fill_leaf_source():
-    """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
-    chain (the common case), the HOISTED kinds read their parameters once, before a
-    loop of their own that LLVM vectorises.  Adding the constant 0.0 leaves a time
-    unchanged (times are never -0.0), and a join's or a warmup's negative constant never
-    reaches BIG, so min(..., BIG) matches _branch.  Every other case shares one loop,
-    so _leaf is compiled into this function once."""
-    lines = [
-        "def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):",
-        f'    """{_fill_leaf_source.__doc__}"""',
-        "    c = chain[0] if nc == 1 else 0.0",
-    ]
-    for formula in HOISTED:
-        names, _ = layout(formula)
-        lines.append(f"    if nc <= 1 and kind == {LEAVES.index(formula)}:")
-        lines += [f"        {name} = prog[o + {j}]" for j, name in enumerate(names)]
-        call = f"{formula.__name__}({', '.join(names)}, min((t0 + (i0 + k)) + c, BIG))"
-        lines += ["        for k in range(n):", f"            dst[off + k] = {call}", "        return"]
-    lines += ["    for k in range(n):", "        dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))"]
-    return "\n".join(lines) + "\n"
-
-
-_leaf = _generate(_leaf_source(), "_leaf")
+def write_program(nodes, depth, rows):
+    """The program (see the module's docstring) of `nodes`, a list of (kind code, float
+    parameters, child indices) with node 0 the root, needing a stack of `depth` frames
+    and `rows` scratch rows: a read-only float64 array."""
+    total_nodes = len(nodes)
+    head = HEADER + NODE_SIZE * total_nodes
+    prog = [float(total_nodes), float(depth + total_nodes), float(rows)]
+    tail = []
+    for code, floats, kid_ids in nodes:
+        kids_at = head + len(tail)
+        tail.extend(float(k) for k in kid_ids)
+        params_at = head + len(tail)
+        tail.extend(floats)
+        prog.extend([float(code), float(params_at), float(kids_at), float(len(kid_ids))])
+    array = np.asarray(prog + tail, dtype=np.float64)
+    array.setflags(write=False)
+    return array
 
 
 # -- the combinators' pieces ----------------------------------------------------
@@ -590,7 +597,7 @@ def _branch(prog, kind, o, kids, t):
 
 def _eval_stack(prog, root, t):
     """Value of the subtree at `root` at time t >= 0 (the compiled scalar path, used by
-    ``s(ndarray)`` over large arrays; ``_pure`` evaluates single calls)."""
+    ``s(ndarray)`` over large arrays; ``_scalar`` evaluates single calls)."""
     size = int(prog[1]) + 1
     s_node = np.empty(size, np.int64)
     s_t = np.empty(size)
@@ -700,7 +707,35 @@ def _first_at_or_after(t0, i0, chain, nc, n, b):
     return lo
 
 
-_fill_leaf = _generate(_fill_leaf_source(), "_fill_leaf")
+def _fill_leaf(prog, kind, o, t0, i0, chain, nc, dst, off, n):
+    """dst[off + k] = leaf value at element i0 + k.  With at most one constant in the
+    chain (the common case), the kinds of HOISTED read their parameters once, before a
+    loop of their own that LLVM vectorises.  Adding the constant 0.0 leaves a time
+    unchanged (times are never -0.0), and a join's or a warmup's negative constant never
+    reaches BIG, so min(..., BIG) matches _branch.  Every other case shares one loop,
+    so _leaf is compiled into this function once."""
+    c = chain[0] if nc == 1 else 0.0
+    if nc <= 1 and kind == 0:  # constant
+        value = prog[o]
+        for k in range(n):
+            dst[off + k] = constant(value, min((t0 + (i0 + k)) + c, BIG))
+        return
+    if nc <= 1 and kind == 1:  # linear
+        start = prog[o]
+        end = prog[o + 1]
+        steps = prog[o + 2]
+        for k in range(n):
+            dst[off + k] = linear(start, end, steps, min((t0 + (i0 + k)) + c, BIG))
+        return
+    if nc <= 1 and kind == 8:  # cosine_plain
+        init = prog[o]
+        steps = prog[o + 1]
+        final = prog[o + 2]
+        for k in range(n):
+            dst[off + k] = cosine_plain(init, steps, final, min((t0 + (i0 + k)) + c, BIG))
+        return
+    for k in range(n):
+        dst[off + k] = _leaf(prog, kind, o, _time(t0, i0 + k, chain, nc))
 
 
 def _fill_ramp(prog, o, t0, i0, chain, nc, dst, off, n):
@@ -848,7 +883,7 @@ def fill_parallel(prog, t0, out, n_blocks):
         _fill_range(prog, t0, out, min(b * per, n_chunks), min((b + 1) * per, n_chunks))
 
 
-# The functions ``_jit`` compiles, callees first.
+# The functions ``_numba`` compiles, callees first.
 COMPILED = (
     "_floor", "_count_le", "_cos_rise", "_rest_power", "_ease", "_fall", "_anneal", "_scaled_power",
     "_floor_div", "_cycle_start", "_restart_cycle",

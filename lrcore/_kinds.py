@@ -1,10 +1,10 @@
-"""Every schedule kind and combinator: its record, constructor and horizon.
+"""Every kind of schedule and every combinator: one record each.
 
-Each ``@register`` gives one kind's record (``_schedule.Kind``): the kernel
-formula it encodes to (whose arguments are its layout), the layout entries
-derived from its parameters, and its horizon.  The constructor below it checks
-all of its arguments and returns a ``Schedule`` node.  The formulas themselves
-live once, in ``_kernel``.
+Each ``@kind`` is a kind's whole record (see ``_registry``): its parameters with
+their bounds and docs, the kernel formula it encodes to, its horizon, stated
+length, continuity and direction.  The decorated function's docstring states the
+formula with an Example; its body is the kind's cross-parameter rule, run with
+every argument already checked.  The formulas themselves live once, in ``_kernel``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,29 @@ from typing import Any
 
 from . import _kernel as K
 from . import _validate as check
-from ._schedule import Schedule, register
+from ._registry import (
+    after,
+    choice,
+    fixed,
+    flag,
+    function,
+    integer,
+    kind,
+    length,
+    param,
+    points,
+    real,
+    reals,
+    schedule,
+    schedules,
+    stated_length,
+    towards,
+)
+from ._schedule import Schedule
 
 SHAPES = {"linear": K.SHAPE_LINEAR, "cosine": K.SHAPE_COSINE, "sqrt": K.SHAPE_SQRT, "exponential": K.SHAPE_EXPONENTIAL}
 CYCLIC_MODES = {"triangular": K.TRIANGULAR, "triangular2": K.TRIANGULAR2, "exp_range": K.EXP_RANGE}
 ANNEALS = {"cos": K.ANNEAL_COS, "linear": K.ANNEAL_LINEAR}
-
-
-def _node(kind: str, **params: Any) -> Schedule:
-    return Schedule._make(kind, tuple(params.items()))
 
 
 def _code(name: str, codes: dict[str, int]) -> Callable[[Schedule], int]:
@@ -31,25 +45,11 @@ def _code(name: str, codes: dict[str, int]) -> Callable[[Schedule], int]:
     return lambda s: codes[s[name]]
 
 
-def _length(name: str) -> Callable[[Schedule], int]:
+def _count(name: str) -> Callable[[Schedule], int]:
     return lambda s: len(s[name])
 
 
-def _schedule_arg(where: str, name: str, value: Any) -> Schedule:
-    if not isinstance(value, Schedule):
-        raise check.fail(where, name, "must be an lrcore Schedule", value, TypeError)
-    return value
-
-
-def _fixed(value: float) -> Callable[[Schedule], float | None]:
-    return lambda s: value
-
-
-def _param(name: str) -> Callable[[Schedule], float | None]:
-    return lambda s: s[name]
-
-
-def _unbounded(s: Schedule) -> float | None:
+def _none(s: Schedule) -> None:
     return None
 
 
@@ -61,19 +61,38 @@ def _later(b: float, h: float) -> float:
     return x
 
 
+def _by_factor(s: Schedule) -> int:
+    """The direction of ``init * gamma ** n``."""
+    if s["init"] == 0.0 or s["gamma"] == 1.0:
+        return 0
+    return -1 if s["gamma"] < 1.0 else 1
+
+
+def _sorted(values: Sequence[float]) -> int | None:
+    """The direction of a sequence of values, or None when it turns back."""
+    vs = list(values)
+    if vs == sorted(vs) or vs == sorted(vs, reverse=True):
+        return towards(vs[0], vs[-1]) if vs[0] != vs[-1] else 0
+    return None
+
+
+INIT = real("the value at t = 0", ge=0)
+PEAK_SHAPES = ("linear", "cosine", "sqrt")
+
 # ---------------------------------------------------------------------------
 # Leaves
 
 
-@register("constant", formula=K.constant, horizon=_fixed(0.0))
-def constant(*, value: float) -> Schedule:
+@kind(
+    params=dict(value=real("the learning rate", ge=0)),
+    formula=K.constant,
+    horizon=fixed(0.0),
+    length=_none,
+    continuous=True,
+    monotone=0,
+)
+def constant(*, value: float) -> None:
     """The same learning rate at every step.
-
-    Args:
-        value: the learning rate (>= 0).
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -81,20 +100,22 @@ def constant(*, value: float) -> Schedule:
         >>> s(0), s(1_000_000)
         (0.1, 0.1)
     """
-    return _node("constant", value=check.number("constant", "value", value, ge=0))
 
 
-@register("linear", formula=K.linear, horizon=_param("steps"))
-def linear(*, start: float, end: float, steps: float) -> Schedule:
+@kind(
+    params=dict(
+        start=real("the value at t = 0", ge=0),
+        end=real("the value reached at t = steps and held after", ge=0),
+        steps=length("the length of the ramp, in steps (need not be whole)", gt=0),
+    ),
+    formula=K.linear,
+    horizon=param("steps"),
+    length=_none,
+    continuous=True,
+    monotone=lambda s: towards(s["start"], s["end"]),
+)
+def linear(*, start: float, end: float, steps: float) -> None:
     """``start + (end - start) * t / steps`` until `steps`, then `end`.
-
-    Args:
-        start: the value at t = 0 (>= 0).
-        end: the value reached at t = steps and held after (>= 0).
-        steps: the length of the ramp, in steps (> 0; need not be whole).
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -102,13 +123,6 @@ def linear(*, start: float, end: float, steps: float) -> Schedule:
         >>> s(0), s(50), s(100), s(1_000)  # halfway: the mean of start and end
         (0.1, 0.05, 0.0, 0.0)
     """
-    w = "linear"
-    return _node(
-        w,
-        start=check.number(w, "start", start, ge=0),
-        end=check.number(w, "end", end, ge=0),
-        steps=check.number(w, "steps", steps, gt=0),
-    )
 
 
 def _step_horizon(s: Schedule) -> float | None:
@@ -117,17 +131,20 @@ def _step_horizon(s: Schedule) -> float | None:
     return s["step_size"] if s["gamma"] == 0.0 else None
 
 
-@register("step", formula=K.step, horizon=_step_horizon)
-def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
+@kind(
+    params=dict(
+        init=real("the value for t < step_size", ge=0),
+        step_size=length("the steps between two decays", gt=0),
+        gamma=real("the factor applied at every multiple of `step_size`", ge=0, default_doc="0.1, as PyTorch's"),
+    ),
+    formula=K.step,
+    horizon=_step_horizon,
+    length=_none,
+    continuous=False,
+    monotone=_by_factor,
+)
+def step(*, init: float, step_size: float, gamma: float = 0.1) -> None:
     """``init * gamma ** floor(t / step_size)`` (PyTorch StepLR); unbounded in t.
-
-    Args:
-        init: the value for t < step_size (>= 0).
-        step_size: the steps between two decays (> 0).
-        gamma: the factor applied at every multiple of `step_size` (>= 0); default 0.1, as PyTorch's.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -135,13 +152,6 @@ def step(*, init: float, step_size: float, gamma: float = 0.1) -> Schedule:
         >>> s(9), s(10), s(25)
         (1.0, 0.5, 0.25)
     """
-    w = "step"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        step_size=check.number(w, "step_size", step_size, gt=0),
-        gamma=check.number(w, "gamma", gamma, ge=0),
-    )
 
 
 def _multistep_horizon(s: Schedule) -> float | None:
@@ -151,24 +161,25 @@ def _multistep_horizon(s: Schedule) -> float | None:
     return ms[0] if s["gamma"] == 0.0 else ms[-1]
 
 
-@register(
-    "multistep",
+@kind(
+    params=dict(
+        init=real("the value before the first milestone", ge=0),
+        milestones=reals(
+            "the steps at which the value is multiplied by `gamma` (empty gives a constant `init`)",
+            ge=0, increasing="weakly", length=True,
+        ),
+        gamma=real("the factor applied at each milestone", ge=0, default_doc="0.1, as PyTorch's MultiStepLR"),
+    ),
     formula=K.multistep,
     rest=("milestones",),
-    derive={"m": _length("milestones")},
+    derive={"m": _count("milestones")},
     horizon=_multistep_horizon,
+    length=_none,
+    continuous=False,
+    monotone=_by_factor,
 )
-def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> Schedule:
+def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -> None:
     """``init * gamma ** (number of milestones <= t)``; a repeated milestone counts twice.
-
-    Args:
-        init: the value before the first milestone (>= 0).
-        milestones: the steps at which the value is multiplied by `gamma` (each >= 0, non-decreasing;
-            empty gives a constant `init`).
-        gamma: the factor applied at each milestone (>= 0); default 0.1, as PyTorch's MultiStepLR.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -176,13 +187,6 @@ def multistep(*, init: float, milestones: Sequence[float], gamma: float = 0.1) -
         >>> s(29), s(30), s(80)
         (1.0, 0.5, 0.25)
     """
-    w = "multistep"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        milestones=check.numbers_(w, "milestones", milestones, ge=0, increasing="weakly"),
-        gamma=check.number(w, "gamma", gamma, ge=0),
-    )
 
 
 def _exponential_horizon(s: Schedule) -> float | None:
@@ -208,30 +212,33 @@ def _exponential_horizon(s: Schedule) -> float | None:
     return every * exponent * (1 + 1e-12)
 
 
-@register(
-    "exponential",
+STAIRCASE = flag("floor ``t / every``, so the value changes only at multiples of `every`")
+
+
+@kind(
+    params=dict(
+        init=INIT,
+        gamma=real("the factor per `every` steps: below 1 decays, above 1 grows", gt=0),
+        every=length("the steps over which the value is multiplied by `gamma`", gt=0),
+        staircase=STAIRCASE,
+        end=real(
+            "the floor (gamma < 1, <= init) or ceiling (gamma > 1, >= init) of the value",
+            ge=0, optional=True, default_doc="None, no bound",
+        ),
+    ),
     formula=K.exponential,
     derive={"has_end": lambda s: s["end"] is not None, "end": lambda s: s["end"] or 0.0},
     horizon=_exponential_horizon,
+    length=_none,
+    continuous=lambda s: not s["staircase"],
+    monotone=_by_factor,
 )
 def exponential(
     *, init: float, gamma: float, every: float = 1.0, staircase: bool = False, end: float | None = None
-) -> Schedule:
+) -> None:
     """``init * gamma ** (t / every)`` (floored exponent if `staircase`).
 
     `end` bounds the value: from below when gamma < 1, from above when gamma > 1.
-
-    Args:
-        init: the value at t = 0 (>= 0).
-        gamma: the factor per `every` steps (> 0): below 1 decays, above 1 grows.
-        every: the steps over which the value is multiplied by `gamma` (> 0); default 1, every step.
-        staircase: floor ``t / every``, so the value changes only at multiples of `every`; default
-            False, a smooth curve.
-        end: the floor (gamma < 1, <= init) or ceiling (gamma > 1, >= init) of the value; default
-            None, no bound.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -242,38 +249,28 @@ def exponential(
         0.1
     """
     w = "exponential"
-    init = check.number(w, "init", init, ge=0)
-    gamma = check.number(w, "gamma", gamma, gt=0)
     if end is not None:
-        end = check.number(w, "end", end, ge=0)
         if gamma < 1.0 and end > init:
             raise check.fail(w, "end", f"must be <= init={init:g} when gamma < 1 (it is a floor)", end)
         if gamma > 1.0 and end < init:
             raise check.fail(w, "end", f"must be >= init={init:g} when gamma > 1 (it is a ceiling)", end)
-    return _node(
-        w,
-        init=init,
-        gamma=gamma,
-        every=check.number(w, "every", every, gt=0),
-        staircase=check.flag(w, "staircase", staircase),
-        end=end,
-    )
 
 
-@register(
-    "inverse_time", formula=K.inverse_time, horizon=lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None
+@kind(
+    params=dict(
+        init=INIT,
+        rate=real("the decay rate (0 gives a constant)", ge=0),
+        every=length("the steps that make one unit of decay time", gt=0),
+        staircase=STAIRCASE,
+    ),
+    formula=K.inverse_time,
+    horizon=lambda s: 0.0 if s["rate"] == 0.0 or s["init"] == 0.0 else None,
+    length=_none,
+    continuous=lambda s: not s["staircase"],
+    monotone=lambda s: 0 if s["rate"] == 0.0 or s["init"] == 0.0 else -1,
 )
-def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: bool = False) -> Schedule:
+def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: bool = False) -> None:
     """``init / (1 + rate * t / every)`` (floored t / every if `staircase`); Keras InverseTimeDecay.
-
-    Args:
-        init: the value at t = 0 (>= 0).
-        rate: the decay rate (>= 0; 0 gives a constant).
-        every: the steps that make one unit of decay time (> 0); default 1.
-        staircase: floor ``t / every`` (the value changes only at multiples of `every`); default False.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -281,17 +278,26 @@ def inverse_time(*, init: float, rate: float, every: float = 1.0, staircase: boo
         >>> s(0), s(10), s(30)
         (1.0, 0.5, 0.25)
     """
-    w = "inverse_time"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        rate=check.number(w, "rate", rate, ge=0),
-        every=check.number(w, "every", every, gt=0),
-        staircase=check.flag(w, "staircase", staircase),
-    )
 
 
-@register("polynomial", formula=K.polynomial, horizon=lambda s: None if s["cycle"] else s["steps"])
+K_DECAY = real("the exponent on the progress", gt=0)
+
+
+@kind(
+    params=dict(
+        init=INIT,
+        end=real("the value reached at t = steps, held after unless `cycle`", ge=0),
+        steps=length("the length of the decay, in steps", gt=0),
+        power=real("the polynomial's power", gt=0, default_doc="1, a straight line"),
+        cycle=flag("restart the decay past `steps` over the next multiple of `steps`"),
+        k_decay=real("the exponent on the progress", gt=0, default_doc="1, the progress itself"),
+    ),
+    formula=K.polynomial,
+    horizon=lambda s: None if s["cycle"] else s["steps"],
+    length=param("steps"),
+    continuous=lambda s: not s["cycle"],
+    monotone=lambda s: None if s["cycle"] else towards(s["init"], s["end"]),
+)
 def polynomial(
     *,
     init: float,
@@ -300,23 +306,12 @@ def polynomial(
     power: float = 1.0,
     cycle: bool = False,
     k_decay: float = 1.0,
-) -> Schedule:
+) -> None:
     """``(init - end) * (1 - p) ** power + end`` with ``p = (min(t, steps) / steps) ** k_decay``.
 
     `cycle` (as Keras): past `steps` the horizon grows to the next multiple of
     `steps`, so the value jumps back up and decays again.  `k_decay` is timm's
     k-decay exponent on the progress.
-
-    Args:
-        init: the value at t = 0 (>= 0).
-        end: the value reached at t = steps (>= 0), held after unless `cycle`.
-        steps: the length of the decay, in steps (> 0).
-        power: the polynomial's power (> 0); default 1, a straight line.
-        cycle: restart the decay past `steps` over the next multiple of `steps`; default False.
-        k_decay: the exponent on the progress (> 0); default 1, the progress itself.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -326,27 +321,27 @@ def polynomial(
         >>> lr.polynomial(init=1.0, end=0.0, steps=100, cycle=True)(150)  # decaying over 200 steps now
         0.25
     """
-    w = "polynomial"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        end=check.number(w, "end", end, ge=0),
-        steps=check.number(w, "steps", steps, gt=0),
-        power=check.number(w, "power", power, gt=0),
-        cycle=check.flag(w, "cycle", cycle),
-        k_decay=check.number(w, "k_decay", k_decay, gt=0),
-    )
 
 
 def _plain_cosine(s: Schedule) -> bool:
     return s["exponent"] == 1.0 and s["k_decay"] == 1.0 and not s["periodic"]
 
 
-@register(
-    "cosine",
+@kind(
+    params=dict(
+        init=INIT,
+        steps=length("the length of the decay, in steps", gt=0),
+        final=real("the value reached at t = steps", ge=0),
+        exponent=real("the power on the cosine factor", gt=0, default_doc="1, the plain cosine"),
+        k_decay=real("the exponent on the progress (must be 1 when `periodic`)", gt=0),
+        periodic=flag("go on past `steps` as a wave instead of holding `final`"),
+    ),
     formula=K.cosine,
     variants=((_plain_cosine, K.cosine_plain),),
     horizon=lambda s: None if s["periodic"] else s["steps"],
+    length=param("steps"),
+    continuous=True,
+    monotone=lambda s: None if s["periodic"] else towards(s["init"], s["final"]),
 )
 def cosine(
     *,
@@ -356,22 +351,11 @@ def cosine(
     exponent: float = 1.0,
     k_decay: float = 1.0,
     periodic: bool = False,
-) -> Schedule:
+) -> None:
     """``final + (init - final) * (0.5 * (1 + cos(pi * p))) ** exponent``, ``p = (min(t, steps) / steps) ** k_decay``.
 
     Holds `final` from t = steps on, unless `periodic`: then the cosine wave goes
     on (back up to `init` at 2 * steps), as PyTorch's CosineAnnealingLR does.
-
-    Args:
-        init: the value at t = 0 (>= 0).
-        steps: the length of the decay, in steps (> 0).
-        final: the value reached at t = steps (>= 0); default 0.
-        exponent: the power on the cosine factor (> 0); default 1, the plain cosine.
-        k_decay: the exponent on the progress (> 0; must be 1 when `periodic`); default 1.
-        periodic: go on past `steps` as a wave instead of holding `final`; default False.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -381,23 +365,26 @@ def cosine(
         >>> lr.cosine(init=1.0, steps=100, periodic=True)(200)  # back up at 2 * steps
         1.0
     """
-    w = "cosine"
-    periodic = check.flag(w, "periodic", periodic)
-    k_decay = check.number(w, "k_decay", k_decay, gt=0)
     if periodic and k_decay != 1.0:
-        raise check.fail(w, "k_decay", "must be 1 when periodic=True", k_decay)
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        steps=check.number(w, "steps", steps, gt=0),
-        final=check.number(w, "final", final, ge=0),
-        exponent=check.number(w, "exponent", exponent, gt=0),
-        k_decay=k_decay,
-        periodic=periodic,
-    )
+        raise check.fail("cosine", "k_decay", "must be 1 when periodic=True", k_decay)
 
 
-@register("cosine_restarts", formula=K.cosine_restarts, horizon=_unbounded)
+@kind(
+    params=dict(
+        init=real("the value at t = 0, the start of the first cycle", ge=0),
+        period=length("the length of the first cycle, in steps", gt=0),
+        final=real("the value each cycle anneals towards", ge=0),
+        period_mult=real("the factor on each next cycle's length", ge=1, default_doc="1, equal cycles"),
+        decay=real("the factor on each next cycle's starting value", ge=0,
+                   default_doc="1, every restart at `init`"),
+        k_decay=real("the exponent on the progress within a cycle", gt=0),
+    ),
+    formula=K.cosine_restarts,
+    horizon=_none,
+    length=param("period"),
+    continuous=False,
+    monotone=None,
+)
 def cosine_restarts(
     *,
     init: float,
@@ -406,19 +393,8 @@ def cosine_restarts(
     period_mult: float = 1.0,
     decay: float = 1.0,
     k_decay: float = 1.0,
-) -> Schedule:
+) -> None:
     """SGDR: cycle i lasts ``period * period_mult ** i`` and anneals from ``init * decay ** i`` to `final`.
-
-    Args:
-        init: the value at t = 0, the start of the first cycle (>= 0).
-        period: the length of the first cycle, in steps (> 0).
-        final: the value each cycle anneals towards (>= 0); default 0.
-        period_mult: the factor on each next cycle's length (>= 1); default 1, equal cycles.
-        decay: the factor on each next cycle's starting value (>= 0); default 1, every restart at `init`.
-        k_decay: the exponent on the progress within a cycle (> 0); default 1.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -426,19 +402,25 @@ def cosine_restarts(
         >>> round(s(50), 6), s(100), round(s(200), 6)  # cycle 1 spans t = 100 ... 300, from 0.5
         (0.5, 0.5, 0.25)
     """
-    w = "cosine_restarts"
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        period=check.number(w, "period", period, gt=0),
-        final=check.number(w, "final", final, ge=0),
-        period_mult=check.number(w, "period_mult", period_mult, ge=1),
-        decay=check.number(w, "decay", decay, ge=0),
-        k_decay=check.number(w, "k_decay", k_decay, gt=0),
-    )
 
 
-@register("one_cycle", formula=K.one_cycle, derive={"anneal": _code("anneal", ANNEALS)}, horizon=_param("steps"))
+@kind(
+    params=dict(
+        peak=real("the largest value, reached at t = pct_start * steps", ge=0),
+        steps=length("the length of the whole cycle, in steps", gt=0),
+        pct_start=real("the fraction of `steps` spent rising (below 0.5 if `three_phase`)", gt=0, lt=1),
+        div_factor=real("the start value is ``peak / div_factor``", gt=0),
+        final_div_factor=real("the end value is ``peak / (div_factor * final_div_factor)``", gt=0),
+        anneal=choice("the shape of every phase", "cos", "linear"),
+        three_phase=flag("come back down to the start value before the final annealing"),
+    ),
+    formula=K.one_cycle,
+    derive={"anneal": _code("anneal", ANNEALS)},
+    horizon=param("steps"),
+    length=_none,
+    continuous=True,
+    monotone=None,
+)
 def one_cycle(
     *,
     peak: float,
@@ -448,24 +430,11 @@ def one_cycle(
     final_div_factor: float = 1e4,
     anneal: str = "cos",
     three_phase: bool = False,
-) -> Schedule:
+) -> None:
     """1cycle: peak/div_factor -> peak at pct_start*steps -> peak/(div_factor*final_div_factor) at steps.
 
     `three_phase` goes back down to peak/div_factor at 2*pct_start*steps before
     the final annealing.  `anneal` is "cos" or "linear".  Holds its end value.
-
-    Args:
-        peak: the largest value, reached at t = pct_start * steps (>= 0).
-        steps: the length of the whole cycle, in steps (> 0).
-        pct_start: the fraction of `steps` spent rising (in (0, 1), or (0, 0.5) if `three_phase`);
-            default 0.3.
-        div_factor: the start value is ``peak / div_factor`` (> 0); default 25.
-        final_div_factor: the end value is ``peak / (div_factor * final_div_factor)`` (> 0); default 1e4.
-        anneal: the shape of every phase, "cos" (default) or "linear".
-        three_phase: come back down to the start value before the final annealing; default False.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -476,12 +445,8 @@ def one_cycle(
         0.52
     """
     w = "one_cycle"
-    three_phase = check.flag(w, "three_phase", three_phase)
-    limit = 0.5 if three_phase else 1.0
-    pct = check.number(w, "pct_start", pct_start, gt=0, lt=limit)
-    peak = check.number(w, "peak", peak, ge=0)
-    div_factor = check.number(w, "div_factor", div_factor, gt=0)
-    final_div_factor = check.number(w, "final_div_factor", final_div_factor, gt=0)
+    if three_phase and not pct_start < 0.5:
+        raise check.fail(w, "pct_start", "must be < 0.5", pct_start)
     initial = peak / div_factor
     if not math.isfinite(initial):
         raise check.fail(w, "div_factor", f"must leave peak / div_factor finite (peak={peak:g})", div_factor)
@@ -490,26 +455,31 @@ def one_cycle(
             w, "final_div_factor", f"must leave peak / div_factor / final_div_factor finite (peak={peak:g}, "
             f"div_factor={div_factor:g})", final_div_factor,
         )
-    return _node(
-        w,
-        peak=peak,
-        steps=check.number(w, "steps", steps, gt=0),
-        pct_start=pct,
-        div_factor=div_factor,
-        final_div_factor=final_div_factor,
-        anneal=check.choice(w, "anneal", anneal, ("cos", "linear")),
-        three_phase=three_phase,
-    )
 
 
-@register(
-    "cyclic",
+@kind(
+    params=dict(
+        base=real("the value at the start of each cycle", ge=0),
+        peak=real("the value at the top of the first cycle", ge=0),
+        step_up=length("the steps from `base` to `peak`", gt=0),
+        step_down=length("the steps from `peak` back to `base`", ge=0, optional=True,
+                         default_doc="None, the same as `step_up`"),
+        mode=choice("the envelope", *CYCLIC_MODES),
+        gamma=real(
+            "the amplitude's factor per step in \"exp_range\" mode", gt=0,
+            default_doc="1, the only value the other modes take (they have no envelope, so another gamma "
+            "raises ValueError)",
+        ),
+    ),
     formula=K.cyclic,
     derive={
         "step_down": lambda s: s["step_up"] if s["step_down"] is None else s["step_down"],
         "mode": _code("mode", CYCLIC_MODES),
     },
-    horizon=_unbounded,
+    horizon=_none,
+    length=lambda s: s["step_up"] + (s["step_up"] if s["step_down"] is None else s["step_down"]),
+    continuous=lambda s: s["step_down"] != 0.0 or s["base"] == s["peak"],
+    monotone=None,
 )
 def cyclic(
     *,
@@ -519,23 +489,11 @@ def cyclic(
     step_down: float | None = None,
     mode: str = "triangular",
     gamma: float = 1.0,
-) -> Schedule:
+) -> None:
     """PyTorch's CyclicLR: a triangle wave between `base` and `peak`.
 
     `mode` "triangular2" halves the amplitude each cycle, "exp_range" scales it
     by ``gamma ** t``.  `step_down` defaults to `step_up`; 0 makes a sawtooth.
-
-    Args:
-        base: the value at the start of each cycle (>= 0).
-        peak: the value at the top of the first cycle (>= 0).
-        step_up: the steps from `base` to `peak` (> 0).
-        step_down: the steps from `peak` back to `base` (>= 0); default None, the same as `step_up`.
-        mode: "triangular" (default), "triangular2" or "exp_range".
-        gamma: the amplitude's factor per step in "exp_range" mode (> 0); default 1, the only value the
-            other modes take (they have no envelope, so another gamma raises ValueError).
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -546,43 +504,34 @@ def cyclic(
         0.5
     """
     w = "cyclic"
-    base = check.number(w, "base", base, ge=0)
-    peak = check.number(w, "peak", peak, ge=0)
-    mode = check.choice(w, "mode", mode, tuple(CYCLIC_MODES))
-    gamma = check.number(w, "gamma", gamma, gt=0)
     if mode != "exp_range" and gamma != 1.0:
         # PyTorch ignores gamma here; a configured decay that never happens is refused instead.
         raise check.fail(w, "gamma", f"only applies to mode='exp_range' (mode={mode!r} has no envelope)", gamma)
     if mode == "exp_range" and gamma > 1.0 and peak < base:
         # The growing envelope would take an inverted wave below 0.
         raise check.fail(w, "gamma", f"must be <= 1 for mode='exp_range' when peak={peak:g} < base={base:g}", gamma)
-    step_up = check.number(w, "step_up", step_up, gt=0)
     if step_down is None:
         if not math.isfinite(2.0 * step_up):
             raise check.fail(w, "step_up", "must leave the period 2 * step_up finite", step_up)
-    else:
-        step_down = check.number(w, "step_down", step_down, ge=0)
-        if not math.isfinite(step_up + step_down):
-            raise check.fail(w, "step_down", f"plus step_up={step_up:g} (the period) must be finite", step_down)
-    return _node(w, base=base, peak=peak, step_up=step_up, step_down=step_down, mode=mode, gamma=gamma)
+    elif not math.isfinite(step_up + step_down):
+        raise check.fail(w, "step_down", f"plus step_up={step_up:g} (the period) must be finite", step_down)
 
 
-@register(
-    "piecewise_constant",
+@kind(
+    params=dict(
+        boundaries=reals("the steps at which the value switches", gt=0, increasing="strictly", length=True),
+        values=reals("the value on each piece, one more than `boundaries`", ge=0),
+    ),
     formula=K.piecewise_constant,
     rest=("boundaries", "values"),
-    derive={"m": _length("boundaries")},
+    derive={"m": _count("boundaries")},
     horizon=lambda s: s["boundaries"][-1] if s["boundaries"] else 0.0,
+    length=_none,
+    continuous=lambda s: len(set(s["values"])) == 1,
+    monotone=lambda s: _sorted(s["values"]),
 )
-def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) -> Schedule:
+def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) -> None:
     """``values[i]`` on ``[boundaries[i-1], boundaries[i])``: the value switches at each boundary.
-
-    Args:
-        boundaries: the steps at which the value switches (each > 0, strictly increasing).
-        values: the value on each piece (each >= 0), one more than `boundaries`.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -590,37 +539,34 @@ def piecewise_constant(*, boundaries: Sequence[float], values: Sequence[float]) 
         >>> s(9), s(10), s(20)
         (1.0, 0.5, 0.1)
     """
-    w = "piecewise_constant"
-    bs = check.numbers_(w, "boundaries", boundaries, gt=0, increasing="strictly")
-    vs = check.numbers_(w, "values", values, ge=0)
-    if len(vs) != len(bs) + 1:
-        raise check.fail(w, "values", f"must have len(boundaries) + 1 = {len(bs) + 1} elements", values)
-    return _node(w, boundaries=bs, values=vs)
+    if len(values) != len(boundaries) + 1:
+        raise check.fail(
+            "piecewise_constant", "values", f"must have len(boundaries) + 1 = {len(boundaries) + 1} elements", values
+        )
 
 
-@register(
-    "interpolate",
+@kind(
+    params=dict(
+        points=points("(t, value) pairs, t in steps starting at 0 and strictly increasing, values >= 0"),
+        shape=choice("the curve between neighbouring points", "linear", "cosine"),
+    ),
     formula=K.interpolate,
     rest=("times", "values"),
     derive={
         "shape": _code("shape", SHAPES),
-        "m": _length("points"),
+        "m": _count("points"),
         "times": lambda s: [p[0] for p in s["points"]],
         "values": lambda s: [p[1] for p in s["points"]],
     },
     horizon=lambda s: s["points"][-1][0],
+    length=_none,
+    continuous=True,
+    monotone=lambda s: _sorted([p[1] for p in s["points"]]),
 )
-def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> Schedule:
+def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> None:
     """Through the (t, value) `points`, the first at t = 0; holds the last value.
 
     `shape` "linear" or "cosine" (a half cosine between neighbouring points).
-
-    Args:
-        points: (t, value) pairs, t in steps starting at 0 and strictly increasing, values >= 0.
-        shape: "linear" (default) or "cosine".
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -628,20 +574,6 @@ def interpolate(*, points: Sequence[Sequence[float]], shape: str = "linear") -> 
         >>> s(5), s(10), s(20), s(100)
         (0.5, 1.0, 0.5, 0.0)
     """
-    w = "interpolate"
-    items = check.sequence(w, "points", points)
-    if not items:
-        raise check.fail(w, "points", "must have at least one (t, value) pair", points)
-    pairs = []
-    for i, item in enumerate(items):
-        if isinstance(item, (str, bytes)) or not isinstance(item, (list, tuple)) or len(item) != 2:
-            raise check.fail(w, "points", f"must hold (t, value) pairs (element {i} is {item!r})", points, TypeError)
-        pairs.append(item)
-    ts = check.numbers_(w, "points", [p[0] for p in pairs], ge=0, increasing="strictly")
-    vs = check.numbers_(w, "points", [p[1] for p in pairs], ge=0)
-    if ts[0] != 0.0:
-        raise check.fail(w, "points", f"must start at t=0 (the first point is at t={ts[0]:g})", points)
-    return _node(w, points=tuple(zip(ts, vs, strict=True)), shape=check.choice(w, "shape", shape, ("linear", "cosine")))
 
 
 def _timescale(s: Schedule) -> float:
@@ -650,25 +582,24 @@ def _timescale(s: Schedule) -> float:
     return s["warmup"] if s["warmup"] > 0 else 10_000.0
 
 
-@register(
-    "inverse_sqrt",
+@kind(
+    params=dict(
+        peak=real("the value at t = warmup", ge=0),
+        warmup=length("the length of the linear warmup, in steps (0 starts at `peak`)", ge=0),
+        timescale=length("the steps after the warmup over which the value falls by a factor sqrt(2)", gt=0,
+                         optional=True, default_doc="None, as above"),
+    ),
     formula=K.inverse_sqrt,
     derive={"timescale": _timescale},
     horizon=lambda s: 0.0 if s["peak"] == 0.0 else None,
+    length=lambda s: after(s["warmup"], None),
+    continuous=True,
+    monotone=lambda s: 0 if s["peak"] == 0.0 else (-1 if s["warmup"] == 0.0 else None),
 )
-def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) -> Schedule:
+def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) -> None:
     """Linear warmup from 0 to `peak`, then ``peak / sqrt((t - warmup + timescale) / timescale)``.
 
     `timescale` defaults to `warmup`, or 10 000 when warmup is 0.
-
-    Args:
-        peak: the value at t = warmup (>= 0).
-        warmup: the length of the linear warmup, in steps (>= 0; 0 starts at `peak`).
-        timescale: the steps after the warmup over which the value falls by a factor sqrt(2) (> 0);
-            default None, as above.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -676,20 +607,33 @@ def inverse_sqrt(*, peak: float, warmup: float, timescale: float | None = None) 
         >>> s(50), s(100), s(400)  # t = 400: 1 / sqrt(4)
         (0.5, 1.0, 0.5)
     """
-    w = "inverse_sqrt"
-    return _node(
-        w,
-        peak=check.number(w, "peak", peak, ge=0),
-        warmup=check.number(w, "warmup", warmup, ge=0),
-        timescale=None if timescale is None else check.number(w, "timescale", timescale, gt=0),
-    )
 
 
-@register(
-    "wsd",
+def _wsd_monotone(s: Schedule) -> int | None:
+    if s["warmup"] == 0.0 or s["start"] == s["peak"]:
+        return towards(s["peak"], s["final"]) if s["peak"] != s["final"] else 0
+    if s["final"] == s["peak"]:
+        return towards(s["start"], s["peak"])
+    return None
+
+
+@kind(
+    params=dict(
+        peak=real("the stable value", ge=0),
+        steps=length("the length of the whole schedule, in steps", gt=0),
+        warmup=length("the length of the warmup, in steps", ge=0),
+        decay=length("the length of the final decay, in steps (warmup + decay <= steps)", ge=0),
+        final=real("the value reached at t = steps and held after", ge=0),
+        start=real("the value at t = 0", ge=0),
+        warmup_shape=choice("the warmup's curve", *PEAK_SHAPES),
+        decay_shape=choice("the decay's curve", *PEAK_SHAPES),
+    ),
     formula=K.wsd,
     derive={"warmup_shape": _code("warmup_shape", SHAPES), "decay_shape": _code("decay_shape", SHAPES)},
-    horizon=_param("steps"),
+    horizon=param("steps"),
+    length=_none,
+    continuous=lambda s: not (s["decay"] == 0.0 and s["peak"] != s["final"]),
+    monotone=_wsd_monotone,
 )
 def wsd(
     *,
@@ -701,23 +645,10 @@ def wsd(
     start: float = 0.0,
     warmup_shape: str = "linear",
     decay_shape: str = "linear",
-) -> Schedule:
+) -> None:
     """Warmup-stable-decay: `start` -> `peak` over `warmup`, stable, then to `final` over the last `decay` steps.
 
     Shapes are "linear", "cosine" or "sqrt" (decay ``1 - sqrt(p)``; warmup ``1 - sqrt(1 - p)``).
-
-    Args:
-        peak: the stable value (>= 0).
-        steps: the length of the whole schedule, in steps (> 0).
-        warmup: the length of the warmup, in steps (>= 0).
-        decay: the length of the final decay, in steps (>= 0; warmup + decay <= steps).
-        final: the value reached at t = steps and held after (>= 0); default 0.
-        start: the value at t = 0 (>= 0); default 0.
-        warmup_shape: "linear" (default), "cosine" or "sqrt".
-        decay_shape: "linear" (default), "cosine" or "sqrt".
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -725,39 +656,27 @@ def wsd(
         >>> s(5), s(50), s(90), s(100)  # the decay runs over t = 80 ... 100
         (0.5, 1.0, 0.5, 0.0)
     """
-    w = "wsd"
-    steps = check.number(w, "steps", steps, gt=0)
-    warmup = check.number(w, "warmup", warmup, ge=0)
-    decay = check.number(w, "decay", decay, ge=0)
     if warmup + decay > steps:
-        raise check.fail(w, "decay", f"plus warmup={warmup:g} must be <= steps={steps:g}", decay)
-    return _node(
-        w,
-        peak=check.number(w, "peak", peak, ge=0),
-        steps=steps,
-        warmup=warmup,
-        decay=decay,
-        final=check.number(w, "final", final, ge=0),
-        start=check.number(w, "start", start, ge=0),
-        warmup_shape=check.choice(w, "warmup_shape", warmup_shape, ("linear", "cosine", "sqrt")),
-        decay_shape=check.choice(w, "decay_shape", decay_shape, ("linear", "cosine", "sqrt")),
-    )
+        raise check.fail("wsd", "decay", f"plus warmup={warmup:g} must be <= steps={steps:g}", decay)
 
 
-@register("tanh_decay", formula=K.tanh_decay, horizon=_param("steps"))
-def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> Schedule:
+@kind(
+    params=dict(
+        init=real("the value the curve starts near", ge=0),
+        steps=length("the length of the decay, in steps", gt=0),
+        final=real("the value from t = steps on", ge=0),
+        lower=real("the tanh argument at t = 0", default_doc="-7, timm's"),
+        upper=real("the tanh argument at t = steps (> lower)", default_doc="3, timm's"),
+    ),
+    formula=K.tanh_decay,
+    horizon=param("steps"),
+    length=_none,
+    continuous=False,
+    monotone=lambda s: towards(s["init"], s["final"]),
+)
+def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = -7.0, upper: float = 3.0) -> None:
     """timm's tanh schedule, then `final` from t = steps on:
     ``final + (init - final)/2 * (1 - tanh(lower + (upper - lower) * t/steps))``.
-
-    Args:
-        init: the value the curve starts near (>= 0).
-        steps: the length of the decay, in steps (> 0).
-        final: the value from t = steps on (>= 0); default 0.
-        lower: the tanh argument at t = 0; default -7, timm's.
-        upper: the tanh argument at t = steps (> lower); default 3, timm's.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -765,33 +684,87 @@ def tanh_decay(*, init: float, steps: float, final: float = 0.0, lower: float = 
         >>> round(s(50), 6), s(100)  # tanh(0) = 0 halfway
         (0.5, 0.0)
     """
-    w = "tanh_decay"
-    lower = check.number(w, "lower", lower)
-    upper = check.number(w, "upper", upper)
     if not lower < upper:
-        raise check.fail(w, "upper", f"must be > lower={lower:g}", upper)
-    return _node(
-        w,
-        init=check.number(w, "init", init, ge=0),
-        steps=check.number(w, "steps", steps, gt=0),
-        final=check.number(w, "final", final, ge=0),
-        lower=lower,
-        upper=upper,
-    )
+        raise check.fail("tanh_decay", "upper", f"must be > lower={lower:g}", upper)
 
 
-@register("custom", code=K.CUSTOM, horizon=_unbounded, positional=("fn",))
-def custom(fn: Callable[[float], float]) -> Schedule:
+def _growth(start: float, end: float) -> float:
+    """end / start, nudged up by the ulps needed for ``start * growth >= end``.
+
+    The exponential kind evaluates ``start * growth ** (t / every)`` capped at
+    `end`; at t = steps - 1 the exponent is exactly 1, so the rounded product
+    must not fall short of `end` or the last step would miss it by an ulp.  The
+    nudge changes earlier values by at most a few ulps.
+    """
+    growth = end / start
+    while start * growth < end:
+        growth = math.nextafter(growth, math.inf)
+    return growth
+
+
+def _range_lower(s: Schedule) -> Schedule:
+    """The equivalent linear or capped exponential leaf, which the kernel evaluates."""
+    start, end, span = s["start"], s["end"], float(s["steps"] - 1)
+    if s["shape"] == "linear":
+        return linear(start=start, end=end, steps=span)
+    # The cap at `end` holds the value from t = steps - 1 on.
+    return exponential(init=start, gamma=_growth(start, end), every=span, end=end)
+
+
+RANGE_SHAPES = ("exponential", "linear")
+
+
+@kind(
+    params=dict(
+        start=real("the learning rate of the first step, t = 0", gt=0),
+        end=real("the learning rate of the last step, t = steps - 1 (> start)", gt=0),
+        steps=integer("the number of steps (learning rates) the test tries", ge=2, length=True),
+        shape=choice("how the learning rate grows", *RANGE_SHAPES),
+    ),
+    lower=_range_lower,
+    horizon=lambda s: float(s["steps"] - 1),
+    length=_none,
+    continuous=True,
+    monotone=1,
+)
+def range_test(*, start: float = 1e-7, end: float = 10.0, steps: int = 100, shape: str = "exponential") -> None:
+    """The learning rate of an LR range test: `start` at t = 0, `end` at t = steps - 1, held after.
+
+    ``exponential`` (geometric, the default, as fastai, Lightning and
+    torch-lr-finder): ``start * (end / start) ** (t / (steps - 1))``;
+    ``linear``: ``start + (end - start) * t / (steps - 1)``.  Values are
+    strictly increasing up to t = steps - 1, where they equal `end` exactly.
+    Its analysis is ``lr.suggest``; its runners are the adapters' ``find_lr``.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.range_test(start=1e-4, end=1.0, steps=5)
+        >>> [round(s(t), 12) for t in range(6)]  # a factor 10 per step, then held
+        [0.0001, 0.001, 0.01, 0.1, 1.0, 1.0]
+        >>> round(lr.range_test(start=0.1, end=0.5, steps=5, shape="linear")(2), 12)  # halfway: the mean
+        0.3
+    """
+    w = "range_test"
+    if not end > start:
+        raise check.fail(w, "end", f"must be > start={start:g}", end)
+    if not math.isfinite(end / start):
+        raise check.fail(w, "end", f"must be a finite multiple of start={start:g} (end / start overflows)", end)
+
+
+@kind(
+    params=dict(fn=function("a callable taking t (a float, in steps) and returning the learning rate")),
+    code=K.CUSTOM,
+    horizon=_none,
+    length=_none,
+    continuous=False,
+    monotone=None,
+    serialisable=False,
+)
+def custom(fn: Callable[[float], float]) -> None:
     """A schedule from your own function of t: a numba ``@njit`` function or plain Python.
 
     Not serialisable; ``to_dict`` raises.  Inside other schedules it runs through
     the Python interpreter path, so it is much slower than the built-in kinds.
-
-    Args:
-        fn: a callable taking t (a float, in steps) and returning the learning rate.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -799,13 +772,17 @@ def custom(fn: Callable[[float], float]) -> Schedule:
         >>> s(0), s(1), s(9)
         (1.0, 0.5, 0.1)
     """
-    if not callable(fn):
-        raise check.fail("custom", "fn", "must be callable", fn, TypeError)
-    return _node("custom", fn=fn)
 
 
 # ---------------------------------------------------------------------------
 # Combinators
+
+
+def _child(name: str, prop: str) -> Callable[[Schedule], Any]:
+    """A property of the child schedule in parameter `name`, from its kind's record."""
+    from ._registry import KINDS
+
+    return lambda s: getattr(KINDS[s[name].kind], prop)(s[name])
 
 
 def _join_horizon(s: Schedule) -> float | None:
@@ -814,25 +791,23 @@ def _join_horizon(s: Schedule) -> float | None:
     return None if last is None else _later(bs[-1] if bs else 0.0, last)
 
 
-@register(
-    "join",
+@kind(
+    params=dict(
+        schedules=schedules("the schedules to run one after another (at least one)"),
+        boundaries=reals("the steps at which the next schedule takes over, one fewer than `schedules`",
+                         gt=0, increasing="strictly", length=True),
+    ),
     code=K.JOIN,
     layout=("m", "rest"),
     rest=("boundaries",),
-    derive={"m": _length("boundaries")},
-    children=("schedules",),
+    derive={"m": _count("boundaries")},
     horizon=_join_horizon,
+    length=lambda s: after(s["boundaries"][-1] if s["boundaries"] else 0.0, stated_length(s["schedules"][-1])),
+    continuous=False,
+    monotone=None,
 )
-def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule:
+def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> None:
     """``schedules[i](t - boundaries[i-1])`` on ``[boundaries[i-1], boundaries[i])`` (optax join_schedules).
-
-    Args:
-        schedules: the schedules to run one after another (at least one).
-        boundaries: the steps at which the next schedule takes over (each > 0, strictly increasing),
-            one fewer than `schedules`.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -840,16 +815,9 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[float]) -> Schedule
         >>> s(4), s(10), s(15)  # the linear part sees t - 5
         (1.0, 0.5, 0.0)
     """
-    w = "join"
-    items = check.sequence(w, "schedules", schedules)
-    if not items:
-        raise check.fail(w, "schedules", "must hold at least one schedule", schedules)
-    for i, item in enumerate(items):
-        _schedule_arg(w, f"schedules[{i}]", item)
-    bs = check.numbers_(w, "boundaries", boundaries, gt=0, increasing="strictly")
-    if len(bs) != len(items) - 1:
-        raise check.fail(w, "boundaries", f"must have len(schedules) - 1 = {len(items) - 1} elements", boundaries)
-    return _node(w, schedules=tuple(items), boundaries=bs)
+    if len(boundaries) != len(schedules) - 1:
+        raise check.fail("join", "boundaries", f"must have len(schedules) - 1 = {len(schedules) - 1} elements",
+                         boundaries)
 
 
 def _warmup_horizon(s: Schedule) -> float | None:
@@ -857,28 +825,25 @@ def _warmup_horizon(s: Schedule) -> float | None:
     return None if h is None else _later(s["steps"], h)
 
 
-@register(
-    "warmup",
+@kind(
+    params=dict(
+        schedule=schedule("the schedule that follows the warmup"),
+        steps=length("the length of the warmup, in steps", gt=0),
+        start=real("the value at t = 0", ge=0),
+        shape=choice("the ramp", "linear", "cosine", "exponential"),
+    ),
     code=K.WARMUP,
     layout=("steps", "start", "shape", "target"),
     derive={"shape": _code("shape", SHAPES), "target": lambda s: s["schedule"](0.0)},
-    children=("schedule",),
-    positional=("schedule",),
     horizon=_warmup_horizon,
+    length=lambda s: after(s["steps"], stated_length(s["schedule"])),
+    continuous=_child("schedule", "continuous"),
+    monotone=None,
 )
-def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "linear") -> Schedule:
+def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "linear") -> None:
     """A ramp from `start` to ``schedule(0)`` over `steps`, then ``schedule(t - steps)``.
 
     `shape` is "linear", "cosine" or "exponential" (geometric; needs start > 0).
-
-    Args:
-        schedule: the schedule that follows the warmup.
-        steps: the length of the warmup, in steps (> 0).
-        start: the value at t = 0 (>= 0); default 0.
-        shape: "linear" (default), "cosine" or "exponential".
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -887,10 +852,6 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
         (0.0, 0.5, 1.0, 0.5)
     """
     w = "warmup"
-    schedule = _schedule_arg(w, "schedule", schedule)
-    steps = check.number(w, "steps", steps, gt=0)
-    start = check.number(w, "start", start, ge=0)
-    shape = check.choice(w, "shape", shape, ("linear", "cosine", "exponential"))
     if shape == "exponential":
         if start == 0.0:
             raise check.fail(w, "start", "must be > 0 for shape='exponential'", start)
@@ -902,26 +863,19 @@ def warmup(schedule: Schedule, steps: float, start: float = 0.0, shape: str = "l
             raise check.fail(
                 w, "start", f"must be within a float's range of schedule(0)={target:g} for shape='exponential'", start
             )
-    return _node(w, schedule=schedule, steps=steps, start=start, shape=shape)
 
 
-@register(
-    "scale",
+@kind(
+    params=dict(schedule=schedule("the schedule to scale"), factor=real("the constant factor", ge=0)),
     code=K.SCALE,
     layout=("factor",),
-    children=("schedule",),
-    positional=("schedule",),
     horizon=lambda s: s["schedule"].horizon,
+    length=lambda s: stated_length(s["schedule"]),
+    continuous=_child("schedule", "continuous"),
+    monotone=lambda s: 0 if s["factor"] == 0.0 else _child("schedule", "monotone")(s),
 )
-def scale(schedule: Schedule, factor: float) -> Schedule:
+def scale(schedule: Schedule, factor: float) -> None:
     """``factor * schedule(t)``; what ``schedule * factor`` builds.
-
-    Args:
-        schedule: the schedule to scale.
-        factor: the constant factor (>= 0).
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -929,8 +883,6 @@ def scale(schedule: Schedule, factor: float) -> Schedule:
         >>> s(0), round(s(50), 6), s == lr.cosine(init=1.0, steps=100) * 0.5
         (0.5, 0.25, True)
     """
-    w = "scale"
-    return _node(w, schedule=_schedule_arg(w, "schedule", schedule), factor=check.number(w, "factor", factor, ge=0))
 
 
 def _binary_horizon(s: Schedule) -> float | None:
@@ -938,20 +890,30 @@ def _binary_horizon(s: Schedule) -> float | None:
     return None if a is None or b is None else max(a, b)
 
 
+def _longer(s: Schedule) -> float | None:
+    lengths = [x for x in (stated_length(s["first"]), stated_length(s["second"])) if x is not None]
+    return max(lengths) if lengths else None
+
+
+def _both_continuous(s: Schedule) -> bool:
+    return _child("first", "continuous")(s) and _child("second", "continuous")(s)
+
+
+def _same_direction(s: Schedule) -> int | None:
+    a, b = _child("first", "monotone")(s), _child("second", "monotone")(s)
+    if a is None or b is None:
+        return None
+    return a if b in (0, a) else (b if a == 0 else None)
+
+
 # The record fields product and add share.
-_BINARY: dict[str, Any] = dict(children=("first", "second"), positional=("first", "second"), horizon=_binary_horizon)
+_BINARY: dict[str, Any] = dict(horizon=_binary_horizon, length=_longer, continuous=_both_continuous)
+_OPERANDS: dict[str, Any] = dict(first=schedule("a schedule"), second=schedule("the other schedule, at the same t"))
 
 
-@register("product", code=K.PRODUCT, fold=K.SCALE, **_BINARY)
-def product(first: Schedule, second: Schedule) -> Schedule:
+@kind(params=_OPERANDS, code=K.PRODUCT, fold=K.SCALE, monotone=None, **_BINARY)
+def product(first: Schedule, second: Schedule) -> None:
     """``first(t) * second(t)``; what ``first * second`` builds.
-
-    Args:
-        first: a schedule.
-        second: the schedule it is multiplied by, at the same t.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -959,20 +921,11 @@ def product(first: Schedule, second: Schedule) -> Schedule:
         >>> s(0), s(5)
         (0.5, 0.25)
     """
-    w = "product"
-    return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
 
-@register("add", code=K.SUM, fold=K.ADD, **_BINARY)
-def add(first: Schedule, second: Schedule) -> Schedule:
+@kind(params=_OPERANDS, code=K.SUM, fold=K.ADD, monotone=_same_direction, **_BINARY)
+def add(first: Schedule, second: Schedule) -> None:
     """``first(t) + second(t)``; what ``first + second`` and ``first + c`` build.
-
-    Args:
-        first: a schedule.
-        second: the schedule added to it, at the same t.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -980,29 +933,24 @@ def add(first: Schedule, second: Schedule) -> Schedule:
         >>> s(0), round(s(50), 6), s(100), s == lr.cosine(init=1.0, steps=100) + 0.1
         (1.1, 0.6, 0.1, True)
     """
-    w = "add"
-    return _node(w, first=_schedule_arg(w, "first", first), second=_schedule_arg(w, "second", second))
 
 
-@register(
-    "clip",
+@kind(
+    params=dict(
+        schedule=schedule("the schedule to clip"),
+        lo=real("the lower bound", ge=0),
+        hi=real("the upper bound (>= lo)", ge=0, optional=True, default_doc="None, no upper bound"),
+    ),
     code=K.CLIP,
     layout=("lo", "hi"),
     derive={"hi": lambda s: math.inf if s["hi"] is None else s["hi"]},
-    children=("schedule",),
-    positional=("schedule",),
     horizon=lambda s: s["schedule"].horizon,
+    length=lambda s: stated_length(s["schedule"]),
+    continuous=_child("schedule", "continuous"),
+    monotone=_child("schedule", "monotone"),
 )
-def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedule:
+def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> None:
     """``min(max(schedule(t), lo), hi)``; `hi` None means no upper bound.
-
-    Args:
-        schedule: the schedule to clip.
-        lo: the lower bound (>= 0); default 0.
-        hi: the upper bound (>= lo); default None, no upper bound.
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -1010,14 +958,8 @@ def clip(schedule: Schedule, lo: float = 0.0, hi: float | None = None) -> Schedu
         >>> s(0), round(s(50), 6), s(100)
         (0.8, 0.5, 0.1)
     """
-    w = "clip"
-    schedule = _schedule_arg(w, "schedule", schedule)
-    lo = check.number(w, "lo", lo, ge=0)
-    if hi is not None:
-        hi = check.number(w, "hi", hi, ge=0)
-        if hi < lo:
-            raise check.fail(w, "hi", f"must be >= lo={lo:g}", hi)
-    return _node(w, schedule=schedule, lo=lo, hi=hi)
+    if hi is not None and hi < lo:
+        raise check.fail("clip", "hi", f"must be >= lo={lo:g}", hi)
 
 
 def _shift_horizon(s: Schedule) -> float | None:
@@ -1030,23 +972,23 @@ def _shift_horizon(s: Schedule) -> float | None:
     return x
 
 
-@register(
-    "shift",
+def _shift_length(s: Schedule) -> float | None:
+    inner = stated_length(s["schedule"])
+    rest = None if inner is None else inner - float(s["steps"])
+    return rest if rest is not None and rest > 0 else None
+
+
+@kind(
+    params=dict(schedule=schedule("the schedule to shift"), steps=length("how many of its steps to skip", ge=0)),
     code=K.SHIFT,
     layout=("steps",),
-    children=("schedule",),
-    positional=("schedule",),
     horizon=_shift_horizon,
+    length=_shift_length,
+    continuous=_child("schedule", "continuous"),
+    monotone=_child("schedule", "monotone"),
 )
-def shift(schedule: Schedule, steps: float) -> Schedule:
+def shift(schedule: Schedule, steps: float) -> None:
     """``schedule(t + steps)``: the schedule entered `steps` steps in.
-
-    Args:
-        schedule: the schedule to shift.
-        steps: how many of its steps to skip (>= 0).
-
-    Returns:
-        A ``Schedule``: ``s(t)`` is the learning rate after t updates.
 
     Example:
         >>> import lrcore as lr
@@ -1054,5 +996,3 @@ def shift(schedule: Schedule, steps: float) -> Schedule:
         >>> round(s(0), 6), s(50)  # starts halfway down the cosine
         (0.5, 0.0)
     """
-    w = "shift"
-    return _node(w, schedule=_schedule_arg(w, "schedule", schedule), steps=check.number(w, "steps", steps, ge=0))

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _validate as check
-from ._schedule import KINDS, MAX_DEPTH, Schedule
+from ._registry import KINDS
+from ._schedule import MAX_DEPTH, Schedule
 
 # Extra callables that expressions may use (the converters register here).
 NAMES: dict[str, Callable[..., Any]] = {}

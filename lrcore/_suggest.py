@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
+from ._files import save_figure
 
 METHODS = ("valley", "steepest", "minimum")
 MIN_POINTS = 5  # fewer points in the analysed window cannot show a valley
@@ -167,7 +167,7 @@ class Suggestion:
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(loc="best", fontsize="small")
         if target is not None:
-            _save_atomically(ax.figure, target)
+            save_figure(ax.figure, target)
         return ax
 
 
@@ -183,21 +183,6 @@ def _output_path(path: Any) -> Path:
     if not target.suffix:
         raise check.fail(w, "path", "needs an extension naming the format, such as .png", str(path))
     return target
-
-
-def _save_atomically(figure: Any, target: Path) -> None:
-    """figure.savefig into a temporary file beside `target`, then rename it: no partial file is ever seen."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
-    try:
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a new file gets the usual permissions
-        figure.savefig(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _vector(name: str, value: Any) -> np.ndarray:
@@ -364,7 +349,7 @@ def run(
 ) -> Suggestion:
     """The range test's loop, shared by the runners: ``loss = one_step(lr, batch)`` for
     lr = range_test(...)(t), t = 0, 1, ..., stopping after the first point past the cut."""
-    from ._range_test import range_test
+    from ._kinds import range_test
 
     method, smooth, diverge = check_options(where, method, smooth, diverge)
     lrs = range_test(start=start, end=end, steps=steps, shape=shape).array(steps).tolist()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import lrcore as lr
-from lrcore._schedule import KINDS as REGISTRY
+from lrcore._registry import KINDS as REGISTRY
 
 COS = lr.cosine(init=1.0, steps=10)
 NAN, INF = math.nan, math.inf

@@ -4,6 +4,7 @@ parallel path for long arrays that gives the serial path's bits."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 import reference as R
 
 import lrcore as lr
-from lrcore import _jit
+from lrcore import _numba
 from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
@@ -37,7 +38,7 @@ MIXED = [
 def _compiled_signatures() -> dict[str, int]:
     """How many compiled signatures each numba dispatcher of the compiled kernel holds."""
     out = {}
-    for name, fn in vars(_jit).items():
+    for name, fn in _numba._compiled().items():
         signatures = getattr(fn, "signatures", None)
         if signatures is not None:
             out[name] = len(signatures)
@@ -62,8 +63,9 @@ def _exercise(s: lr.Schedule, parallel: bool) -> None:
     s(np.array([0.0, 1.5, 1e4]))
     s.array(100, start=7), s.array(100, start=2.25, dtype=np.float32)
     prog = s._program()[0]
-    _jit.eval_many(prog, np.array([0.0, 1.5, 1e4]), np.empty(3))
-    _jit.fill_serial(prog, 2.25, np.empty(100)), _jit.fill_serial(prog, 7.0, np.empty(100, np.float32))
+    _numba.compiled("eval_many")(prog, np.array([0.0, 1.5, 1e4]), np.empty(3))
+    fill = _numba.compiled("fill_serial")
+    fill(prog, 2.25, np.empty(100)), fill(prog, 7.0, np.empty(100, np.float32))
     if parallel:
         s.array(PARALLEL_MIN, start=1), s.array(PARALLEL_MIN, start=1, dtype=np.float32)
 
@@ -76,7 +78,7 @@ def test_new_schedules_compile_nothing() -> None:
     """
     _exercise(MIXED[0], parallel=True)
     if JIT_OFF:
-        assert not any(hasattr(getattr(_jit, name), "signatures") for name in ENTRY_POINTS)
+        assert not any(hasattr(_numba.compiled(name), "signatures") for name in ENTRY_POINTS)
         for i, s in enumerate(_distinct_schedules(100)):
             _exercise(s, parallel=i % 10 == 0)
         return
@@ -94,7 +96,7 @@ def test_entry_points_are_the_kernel_dispatchers() -> None:
     from lrcore import _kernel
 
     for name in ENTRY_POINTS:
-        fn = getattr(_jit, name)
+        fn = _numba.compiled(name)
         assert JIT_OFF or hasattr(fn, "signatures"), f"{name} is not a numba dispatcher"
         assert getattr(fn, "py_func", fn).__code__ is getattr(_kernel, name).__code__
 
@@ -111,9 +113,10 @@ def test_import_and_small_evaluations_load_no_numba() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'lrcore')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    loaded = out.stdout.strip()
-    assert "numba" not in loaded and "llvmlite" not in loaded and "lrcore._jit" not in loaded, loaded
-    assert "lrcore._pure" in loaded, loaded
+    loaded = ast.literal_eval(out.stdout.strip())
+    assert not [m for m in loaded if m.split(".")[0] in ("numba", "llvmlite")], loaded
+    assert "lrcore._numba" in loaded, loaded  # its fork hook is in place, numba itself is not loaded
+    assert "lrcore._scalar" in loaded, loaded
 
 
 # ---------------------------------------------------------------------------
@@ -149,20 +152,20 @@ def test_compiled_arrays_equal_the_scalar_evaluator(start: float) -> None:
         prog = s._program()[0]
         want = np.array([s(start + i) for i in range(N_KERNEL)])
         got = np.empty(N_KERNEL)
-        _jit.fill_serial(prog, start, got)
+        _numba.compiled("fill_serial")(prog, start, got)
         np.testing.assert_array_equal(got, want, err_msg=repr(s))
         np.testing.assert_array_equal(s.array(N_KERNEL, start=start), want, err_msg=repr(s))
         if start == 0.1:
             got32 = np.empty(N_KERNEL, np.float32)
-            _jit.fill_serial(prog, start, got32)
+            _numba.compiled("fill_serial")(prog, start, got32)
             with np.errstate(over="ignore"):  # values past float32 become inf in both
                 np.testing.assert_array_equal(got32, want.astype(np.float32), err_msg=repr(s))
             par = np.empty(N_KERNEL)
-            _jit.fill_parallel(prog, start, par, 3)
+            _numba.compiled("fill_parallel")(prog, start, par, 3)
             np.testing.assert_array_equal(par, want, err_msg=repr(s))
             ts = np.random.default_rng(5).uniform(0.0, 3 * N_KERNEL, 64)
             many = np.empty(64)
-            _jit.eval_many(prog, ts, many)
+            _numba.compiled("eval_many")(prog, ts, many)
             np.testing.assert_array_equal(many, [s(float(t)) for t in ts], err_msg=repr(s))
 
 
@@ -172,7 +175,7 @@ def test_offsets_keep_the_scalar_bits_in_long_arrays() -> None:
     n = 300 if JIT_OFF else KERNEL_MIN
     a = s.array(n) if not JIT_OFF else np.empty(n)
     if JIT_OFF:
-        _jit.fill_serial(s._program()[0], 0.0, a)
+        _numba.compiled("fill_serial")(s._program()[0], 0.0, a)
     assert a[64] == s(64) == 0.936
     np.testing.assert_array_equal(a, [s(i) for i in range(n)])
 
@@ -295,7 +298,7 @@ def test_first_compilations_of_concurrent_processes_take_turns(tmp_path: Any) ->
     """Processes starting together hold the compile lock one at a time (so one compiles and the
     others load its cache, rather than all compiling at once): their locked spans never overlap."""
     code = (
-        "import sys, time, lrcore._jit as j\n"
+        "import sys, time, lrcore._numba as j\n"
         "with j._compiling():\n"
         "    a = time.monotonic(); time.sleep(0.3); b = time.monotonic()\n"
         "print(a, b)\n"

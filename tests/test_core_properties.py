@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
-from lrcore._schedule import KINDS as REGISTRY
+from lrcore._registry import KINDS as REGISTRY
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 SETTINGS = settings(

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from test_core_bad_inputs import BAD
 
 import lrcore as lr
-from lrcore._schedule import KINDS as REGISTRY
+from lrcore._registry import KINDS as REGISTRY
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 EXAMPLES = 50 if JIT_OFF else 150

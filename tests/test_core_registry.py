@@ -19,7 +19,8 @@ import reference as R
 
 import lrcore as lr
 from lrcore import _kernel
-from lrcore._schedule import KINDS, Kind, Schedule
+from lrcore._registry import KINDS, Kind
+from lrcore._schedule import Schedule
 
 ALL = sorted(KINDS)
 # Kinds with catalogue specs to sample; custom(fn) takes a Python function and has its own tests.

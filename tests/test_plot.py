@@ -166,7 +166,8 @@ def test_plot_without_matplotlib_names_the_extra(tmp_path):
 
 # -- the natural length ---------------------------------------------------------------
 
-from lrcore._tools import _scan, natural_length, stated_length  # noqa: E402
+from lrcore._registry import natural_length, stated_length  # noqa: E402
+from lrcore._steps import scan as _scan  # noqa: E402
 
 PERIODIC_COSINE = lr.cosine(init=0.1, steps=300, periodic=True)
 
@@ -248,9 +249,9 @@ JUMPY = lr.step(init=1, step_size=997, gamma=0.5) + lr.cyclic(base=0, peak=0.1, 
 @pytest.mark.parametrize("chunk", [1 << 20, 1 << 12, 1 << 6])  # columns inside chunks, and chunks inside columns
 @pytest.mark.parametrize("steps", [8192, 8193, 100_003, 1_000_000])
 def test_plotted_points_keep_every_columns_extremes_and_ends(monkeypatch, chunk, steps):
-    from lrcore import _tools
+    from lrcore import _steps
 
-    monkeypatch.setattr(_tools, "_CHUNK", chunk)
+    monkeypatch.setattr(_steps, "_CHUNK", chunk)
     stats, t, y = _scan(JUMPY, steps, columns=2048)
     values = JUMPY.array(steps)
     np.testing.assert_array_equal(y, values[t])  # every point drawn is the schedule's value
@@ -374,11 +375,11 @@ def test_schedule_shows_its_plot_in_a_notebook(monkeypatch):
     import matplotlib.pyplot as plt
     from IPython.core.formatters import DisplayFormatter
 
-    from lrcore import _tools
+    from lrcore import _plot
 
     seen = []
-    scan = _tools._scan
-    monkeypatch.setattr(_tools, "_scan", lambda s, steps, **kw: seen.append(steps) or scan(s, steps, **kw))
+    scan = _plot.scan
+    monkeypatch.setattr(_plot, "scan", lambda s, steps, **kw: seen.append(steps) or scan(s, steps, **kw))
     before = plt.get_fignums()
     s = lr.from_hf("cosine", 3e-4, num_warmup_steps=100, num_training_steps=5000)
     data, _ = DisplayFormatter().format(s)  # what IPython does with the value of a cell

@@ -240,7 +240,7 @@ def test_parallel_claims(layer: str) -> None:
     out = run(
         """
         import numba
-        from lrcore import _runtime
+        from lrcore import _numba as _runtime
 
         n = _runtime.parallel_threads()
         print("main=%d" % n)

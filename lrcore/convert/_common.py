@@ -12,8 +12,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import _validate as check
-from .._schedule import Schedule
+from .._internal import Schedule, check
 
 Builder = Callable[..., Schedule]
 

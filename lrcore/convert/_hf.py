@@ -15,9 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from .. import _validate as check
-from .._kinds import constant, cosine, inverse_sqrt, join, linear, polynomial, shift, wsd
-from .._schedule import Schedule
+from .._internal import Schedule, check, constant, cosine, inverse_sqrt, join, linear, polynomial, shift, wsd
 from ._common import check_arguments, pick
 
 WHERE = "from_hf"

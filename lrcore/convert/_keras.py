@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _validate as check
-from .._kinds import cosine, cosine_restarts, exponential, inverse_time, piecewise_constant, polynomial, warmup
-from .._schedule import Schedule
+from .._internal import (
+    Schedule,
+    check,
+    cosine,
+    cosine_restarts,
+    exponential,
+    inverse_time,
+    piecewise_constant,
+    polynomial,
+    warmup,
+)
 from ._common import Builder, call_builder, lr_value, positive
 
 

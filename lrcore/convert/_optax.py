@@ -10,9 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import _validate as check
-from .._kinds import constant, cosine, exponential, interpolate, join, linear, piecewise_constant, polynomial, warmup
-from .._schedule import Schedule
+from .._internal import (
+    Schedule,
+    check,
+    constant,
+    cosine,
+    exponential,
+    interpolate,
+    join,
+    linear,
+    piecewise_constant,
+    polynomial,
+    warmup,
+)
 from ._common import Builder, call_builder, lr_value, positive
 
 

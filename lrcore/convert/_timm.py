@@ -13,9 +13,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .. import _validate as check
-from .._kinds import (
+from .._internal import (
+    Schedule,
     add,
+    check,
     clip,
     constant,
     cosine,
@@ -32,7 +33,6 @@ from .._kinds import (
     step,
     tanh_decay,
 )
-from .._schedule import Schedule
 from ._common import check_arguments, pick
 
 WHERE = "from_timm"

@@ -16,8 +16,9 @@ from functools import reduce
 from itertools import pairwise
 from typing import Any
 
-from .. import _validate as check
-from .._kinds import (
+from .._internal import (
+    Schedule,
+    check,
     constant,
     cosine,
     cosine_restarts,
@@ -33,7 +34,6 @@ from .._kinds import (
     shift,
     step,
 )
-from .._schedule import Schedule
 from ._common import check_arguments, pick
 
 # Names torch accepts whose schedule is not a pure function of t, and what to use instead.

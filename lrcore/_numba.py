@@ -1,4 +1,16 @@
-"""Where the compiled kernels may cache, and where the parallel kernel may run.
+"""Everything numba: the compiled interpreters, where they may cache, and where the parallel kernel may run.
+
+The interpreters are ``_kernel``'s functions compiled by numba, built on the first
+evaluation large enough to pay for numba (see ``Schedule.array``), so ``import
+lrcore`` and scalar calls never load numba.  Each function of
+``_kernel.COMPILED`` is compiled from its own code object with globals in which
+its callees are the compiled versions, so the compiled code and the plain-Python
+code are the same functions.  numba compiles each entry point on its first call
+(or loads it from the cache): an array call compiles ``fill_serial`` only, and
+the parallel kernel waits for the first parallel call.  ``serial``, ``parallel``
+and ``many`` are the entry points the library calls.  A process's first call of
+each holds an inter-process lock: processes that start together on an empty
+cache then compile once, while the others wait and load the result.
 
 Two facts about the machine that numba leaves to its callers:
 
@@ -22,12 +34,18 @@ in place before the first fork.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
+import tempfile
 import threading
+import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from . import _kernel
 
 # Layers that numba documents as safe when parallel regions are entered from
 # several Python threads (the calls are still serialised by _busy, below).
@@ -174,3 +192,74 @@ def parallel_threads() -> int:
 def release_parallel() -> None:
     """End a claim that ``parallel_threads()`` granted."""
     _busy.release()
+
+
+# --- the compiled interpreters ------------------------------------------------
+
+
+@functools.cache  # built once per process, on the first large evaluation
+def _compiled() -> dict[str, Any]:
+    """``_kernel``'s globals with every function of ``_kernel.COMPILED`` replaced by its numba dispatcher."""
+    import numba
+
+    compiled: dict[str, Any] = dict(vars(_kernel))
+    compiled["prange"] = numba.prange
+    for name in _kernel.COMPILED:
+        fn = getattr(_kernel, name)
+        copy = types.FunctionType(fn.__code__, compiled, name, fn.__defaults__, fn.__closure__)
+        copy.__qualname__ = fn.__qualname__
+        copy.__doc__ = fn.__doc__
+        compiled[name] = njit(copy, cache=True, parallel=name == "fill_parallel")
+    return compiled
+
+
+def compiled(name: str) -> Any:
+    """The numba dispatcher of the kernel function `name` (compiled, or loaded, on its first call)."""
+    return _compiled()[name]
+
+
+_ready: set[tuple[str, str]] = set()  # set.add is atomic: threads need no lock of their own
+
+
+@contextlib.contextmanager
+def _compiling() -> Iterator[None]:
+    """An exclusive lock shared by this user's processes (a no-op where files cannot be locked)."""
+    try:
+        import fcntl
+
+        fd = os.open(os.path.join(tempfile.gettempdir(), f"lrcore-numba-{os.getuid()}.lock"), os.O_RDWR | os.O_CREAT)
+    except (ImportError, OSError, AttributeError):  # no fcntl (Windows), no writable temp dir
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _call(name: str, key: str, *args: Any) -> Any:
+    """Call the compiled entry point `name`; the first call per argument type holds the lock."""
+    if (name, key) in _ready:
+        return compiled(name)(*args)
+    with _compiling():
+        result = compiled(name)(*args)
+    _ready.add((name, key))
+    return result
+
+
+def serial(prog: Any, t0: float, out: Any) -> None:
+    _call("fill_serial", out.dtype.char, prog, t0, out)
+
+
+def parallel(prog: Any, t0: float, out: Any, threads: int) -> None:
+    _call("fill_parallel", out.dtype.char, prog, t0, out, threads)
+
+
+def many(prog: Any, ts: Any, out: Any) -> None:
+    _call("eval_many", ts.dtype.char, prog, ts, out)
+
+
+def ready() -> bool:
+    """Whether the serial array kernel is already compiled or loaded in this process."""
+    return _compiled.cache_info().currsize > 0 and bool(getattr(compiled("fill_serial"), "signatures", ()))
