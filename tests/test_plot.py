@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -407,3 +408,34 @@ def test_notebook_plot_leaves_pyplot_alone_and_is_absent_without_matplotlib(tmp_
     blocked = 'import sys; sys.modules["matplotlib"] = None\n' + script.replace("png[:4] == b", "png is None, b")
     done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.split()[0] == "True"
+
+
+def test_plot_to_a_path_writes_atomically(tmp_path, monkeypatch):
+    """lr.plot(path=...) writes through the one atomic writer: a failed save leaves the old file as it
+    was and no temporary file; a new file gets the usual permissions (not mkstemp's 0600)."""
+    from matplotlib.figure import Figure
+
+    s = lr.cosine(init=1.0, steps=100)
+    target = tmp_path / "lr.png"
+    target.write_bytes(b"old")
+
+    def broken(self, fname, **kwargs):
+        with open(fname, "wb") as f:
+            f.write(b"partial")
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(Figure, "savefig", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            lr.plot(s, path=target)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png"]
+
+    lr.plot(s, path=target)
+    assert target.read_bytes().startswith(b"\x89PNG")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+    lr.plot(s, path=tmp_path / "lr.svg")
+    assert (tmp_path / "lr.svg").read_text().lstrip().startswith("<?xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png", "lr.svg"]
