@@ -334,15 +334,19 @@ def kind(
         )
         from ._schedule import Schedule
 
+        names = frozenset(params)
+        required = frozenset(p.name for p in declared if p.default is REQUIRED)
+
         @functools.wraps(rule)
         def constructor(*args: Any, **kwargs: Any) -> Schedule:
-            try:
-                bound = sig.bind(*args, **kwargs)
-            except TypeError as err:
-                raise TypeError(f"{name}(): {err}") from None
-            bound.apply_defaults()
-            given = bound.arguments
-            values = {p.name: p.check(name, given[p.name]) for p in declared}
+            if args or not required <= kwargs.keys() <= names:  # positional, missing or unknown arguments
+                try:
+                    bound = sig.bind(*args, **kwargs)
+                except TypeError as err:
+                    raise TypeError(f"{name}(): {err}") from None
+                bound.apply_defaults()
+                kwargs = bound.arguments
+            values = {p.name: p.check(name, kwargs[p.name] if p.name in kwargs else p.default) for p in declared}
             changed = rule(**values)  # type: ignore[call-arg]
             if changed:
                 values.update(changed)
