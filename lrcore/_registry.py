@@ -68,16 +68,20 @@ class Param:
             order = {"weakly": "non-decreasing", "strictly": "strictly increasing"}.get(self.increasing or "", "")
             return ", ".join(x for x in (each, order) if x)
         if self.type == "choice":
-            return " or ".join(f'"{c}"' for c in self.choices)
+            quoted = [f'"{c}"' for c in self.choices]
+            return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         if self.type == "int":
             return " and ".join(["an int", *bounds])
         return " and ".join(bounds)
 
     def doc_line(self) -> str:
         rule = self.rule()
-        text = self.doc + (f" ({rule})" if rule and self.type != "choice" else "")
         if self.type == "choice":
-            text += f": {rule}"
+            text = f"{self.doc}: {rule}"
+        elif rule and self.doc.endswith(")"):  # one parenthesis: "(0 starts at `peak`; >= 0)"
+            text = f"{self.doc[:-1]}; {rule})"
+        else:
+            text = self.doc + (f" ({rule})" if rule else "")
         if self.default is not REQUIRED:
             shown = self.default_doc or _shown(self.default)
             text += f"; default {shown}"
