@@ -586,7 +586,7 @@ def _timescale(s: Schedule) -> float:
     params=dict(
         peak=real("the value at t = warmup", ge=0),
         warmup=length("the length of the linear warmup, in steps (0 starts at `peak`)", ge=0),
-        timescale=length("the steps after the warmup over which the value falls to peak / sqrt(2)", gt=0,
+        timescale=length("the steps after the warmup in which the value falls by a factor of the square root of 2", gt=0,
                          optional=True, default_doc="None, as above"),
     ),
     formula=K.inverse_sqrt,
