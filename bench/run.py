@@ -10,6 +10,8 @@ float32), and every comparison is worded from lrcore's side ("1.7× slower").
 Start-up is measured in fresh processes: cold (an empty numba cache in a new
 temporary folder each run) and warm, split into import / first s(t) / first
 s.array(1000) / first parallel s.array(2**20), against numba's own floor.
+s(t) is timed against the lean closure a user would write, called with int t as
+training loops pass it, and with float t.
 Peers that are not installed are reported as skipped.  Nothing here asserts a time.
 """
 
@@ -38,7 +40,6 @@ from typing import Any
 import numpy as np
 
 import lrcore as lr
-from lrcore import _kernel, _pure
 from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 HERE = Path(__file__).resolve().parent
@@ -163,66 +164,60 @@ def bench_arrays(table: Table, n: int, repeat: int) -> None:
 
 
 def closure_for(w: int, d: int) -> Callable[[float], float]:
-    """The lean hand-written closure of schedule_for(w + d) that s(t) is compared with."""
+    """schedule_for(w + d) as the lean closure a user would write instead: no min(), no hold past the end."""
 
-    def closure(t: float) -> float:
+    def lr(t: float) -> float:
         if t < w:
             return PEAK * t / w
-        p = min(t - w, d) / d
-        return FINAL + (PEAK - FINAL) * 0.5 * (1 + math.cos(math.pi * p))
+        else:
+            return FINAL + (PEAK - FINAL) * 0.5 * (1 + math.cos(math.pi * (t - w) / d))
 
-    return closure
+    return lr
 
 
-def scalar_times(calls: int, repeat: int) -> tuple[float, float]:
-    """Seconds per call of the closure and of s(t), t over the whole run (warmup and decay)."""
+def scalar_times(calls: int, repeat: int) -> dict[str, float]:
+    """Seconds per call of the closure and of s(t), with int t (as training loops pass it) and float t,
+    t over the whole run (warmup and decay).  Rounds alternate between the four, so that drifts of a
+    noisy machine hit them alike."""
     s = schedule_for(10_000)
     closure = closure_for(1000, 9000)
-    ts = [float(i % 10_000) for i in range(calls)]
-    s(5.0)
-    base = median_time(lambda: [closure(t) for t in ts], repeat) / calls
-    return base, median_time(lambda: [s(t) for t in ts], repeat) / calls
-
-
-# The same in a child process, which picks the formulas by its own environment.
-CHILD_SCALAR = textwrap.dedent(
-    """
-    import sys
-    sys.path.insert(0, "bench")
-    import run
-    from lrcore import _pure
-
-    base, ours = run.scalar_times(int(sys.argv[1]), int(sys.argv[2]))
-    print(_pure.formulas().__name__, base, ours)
-    """
-)
+    for t in (0, 1, 999, 1000, 1001, 5000, 9999):  # the same schedule, or the comparison means nothing
+        if not math.isclose(closure(t), s(t), rel_tol=1e-12, abs_tol=1e-300):
+            raise RuntimeError(f"the closure and s disagree at t={t}: {closure(t)!r} != {s(t)!r}")
+    ints = [i % 10_000 for i in range(calls)]
+    floats = [float(t) for t in ints]
+    series = {
+        "closure int": lambda: [closure(t) for t in ints],
+        "lrcore int": lambda: [s(t) for t in ints],
+        "closure float": lambda: [closure(t) for t in floats],
+        "lrcore float": lambda: [s(t) for t in floats],
+    }
+    times: dict[str, list[float]] = {name: [] for name in series}
+    for _ in range(repeat):
+        for name, run in series.items():
+            times[name].append(median_time(run, 1) / calls)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def bench_scalar(table: Table, calls: int, repeat: int) -> None:
-    group = "scalar s(t) from Python"
-    base, ours = scalar_times(calls, repeat)
-    table.add(group, "hand-written Python closure", base, base)
-    compiled = _pure.formulas() is not _kernel
-    what = "lrcore s(t)" + (", compiled formulas (lrcore._native)" if compiled else ", plain-Python formulas")
-    table.add(group, what, ours, base, versus(ours, base) + ("" if compiled else " · lrcore._native not in use"))
-    # Where the formulas are interpreted (no C compiler at install, or LRCORE_PURE=1): timed in a
-    # child, against the closure timed in that same child.
-    _, out = _process(["-c", CHILD_SCALAR, str(calls), str(repeat)], {**os.environ, "LRCORE_PURE": "1"}, ROOT)
-    name, child_base, plain = out.split()[-3:]
-    if name != "lrcore._kernel":
-        raise RuntimeError(f"LRCORE_PURE=1 still ran {name}")
-    there, slow = float(child_base), float(plain)
-    note = versus(slow, there) + f" · against the closure in its own process ({_fmt_time(there)})"
-    table.add(group, "lrcore s(t), plain-Python formulas (LRCORE_PURE=1)", slow, there, note)
+    times = scalar_times(calls, repeat)
+    group = "scalar s(t) from Python, int t"
+    base = times["closure int"]
+    table.add(group, "hand-written Python closure (if t < w: … else: … math.cos)", base, base)
+    table.add(group, "lrcore s(t)", times["lrcore int"], base, versus(times["lrcore int"], base))
     try:
         import optax
     except ImportError:
         table.add(group, "optax schedule, eager scalar", None, note="optax not installed")
     else:
         sched = optax.warmup_cosine_decay_schedule(0.0, PEAK, 1000, 10_000, end_value=FINAL)
-        few = [float(i % 10_000) for i in range(200)]
+        few = [i % 10_000 for i in range(200)]
         eager = median_time(lambda: [sched(t) for t in few], 3) / len(few)
-        table.add(group, "optax schedule, eager scalar", eager, base, versus(ours, eager))
+        table.add(group, "optax schedule, eager scalar", eager, base, versus(times["lrcore int"], eager))
+    group = "scalar s(t) from Python, float t"
+    base = times["closure float"]
+    table.add(group, "hand-written Python closure", base, base)
+    table.add(group, "lrcore s(t)", times["lrcore float"], base, versus(times["lrcore float"], base))
 
 
 # -- start-up, in fresh processes ------------------------------------------------------
@@ -253,7 +248,7 @@ PHASES = (
     "first s.array(500_000), an adapter's table",
     "first parallel s.array(2**20)",
 )
-# Issue 11's targets for the cold time since the process started, by phase (1-based, as PHASES):
+# The targets for the cold time since the process started, by phase (1-based, as PHASES):
 # up to the first s(t), and up to the first s.array(1000).
 COLD_TARGETS = {2: 1.5, 3: 3.0}
 README_PLOT = ["plot", "warmup(cosine(init=3e-4, steps=9000, final=3e-5), steps=1000)", "--steps", "10000"]
