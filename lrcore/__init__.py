@@ -29,6 +29,7 @@ from ._kinds import (
     scale,
     shift,
     step,
+    stretch,
     tanh_decay,
     warmup,
     wsd,
@@ -41,6 +42,7 @@ from ._schedule import Schedule
 from ._serialize import from_dict, from_json
 from ._steps import iterate, summary
 from ._suggest import Suggestion, suggest
+from ._units import resolve
 from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
 
 _PARSE_NAMES.update(
@@ -83,9 +85,11 @@ __all__ = [
     "polynomial",
     "product",
     "range_test",
+    "resolve",
     "scale",
     "shift",
     "step",
+    "stretch",
     "suggest",
     "summary",
     "tanh_decay",

@@ -472,6 +472,7 @@ def one_cycle(
         ),
     ),
     formula=K.cyclic,
+    rates=("gamma",),
     derive={
         "step_down": lambda s: s["step_up"] if s["step_down"] is None else s["step_down"],
         "mode": _code("mode", CYCLIC_MODES),
@@ -586,8 +587,10 @@ def _timescale(s: Schedule) -> float:
     params=dict(
         peak=real("the value at t = warmup", ge=0),
         warmup=length("the length of the linear warmup, in steps (0 starts at `peak`)", ge=0),
-        timescale=length("the steps after the warmup in which the value falls by a factor of the square root of 2", gt=0,
-                         optional=True, default_doc="None, as above"),
+        timescale=length(
+            "the steps after the warmup in which the value falls by a factor of the square root of 2",
+            gt=0, optional=True, default_doc="None, as above",
+        ),
     ),
     formula=K.inverse_sqrt,
     derive={"timescale": _timescale},
@@ -718,7 +721,7 @@ RANGE_SHAPES = ("exponential", "linear")
     params=dict(
         start=real("the learning rate of the first step, t = 0", gt=0),
         end=real("the learning rate of the last step, t = steps - 1 (> start)", gt=0),
-        steps=integer("the number of steps (learning rates) the test tries", ge=2, length=True),
+        steps=integer("the number of steps (learning rates) the test tries", ge=2),
         shape=choice("how the learning rate grows", *RANGE_SHAPES),
     ),
     lower=_range_lower,
@@ -996,3 +999,75 @@ def shift(schedule: Schedule, steps: float) -> None:
         >>> round(s(0), 6), s(50)  # starts halfway down the cosine
         (0.5, 0.0)
     """
+
+
+def _stretched(s: Schedule) -> Schedule:
+    """A stretch node as the equivalent tree with every length of its schedule × factor: each
+    kind's record marks its lengths, and a rate per step (cyclic's gamma) becomes its factor-th root."""
+    from ._registry import KINDS
+
+    factor = s["factor"]
+
+    def visit(node: Schedule) -> Schedule:
+        record = KINDS[node.kind]
+        if record.lower is not None:
+            return visit(record.lower(node))
+        if not record.serialisable:
+            raise check.fail("stretch", "schedule", f"cannot hold a {node.kind} schedule, whose lengths it cannot "
+                             "see (wrap its function instead: custom(lambda t: fn(t / factor)))", node, TypeError)
+        kwargs: dict[str, Any] = {}
+        for p in record.params:
+            value = node[p.name]
+            if p.type == "schedule":
+                value = visit(value)
+            elif p.type == "schedules":
+                value = [visit(child) for child in value]
+            elif p.length:
+                if value is None:  # a default length (cyclic's step_down, inverse_sqrt's timescale)
+                    value = record.value(node, p.name)
+                value = _times(value, factor)
+            elif p.name in record.rates:
+                value = value ** (1.0 / factor)
+            kwargs[p.name] = value
+        return record.constructor(**kwargs)
+
+    return visit(s["schedule"])
+
+
+def _times(value: Any, factor: float) -> Any:
+    if isinstance(value, tuple):
+        if value and isinstance(value[0], tuple):  # (t, value) points
+            return [(t * factor, v) for t, v in value]
+        return [v * factor for v in value]
+    return value * factor
+
+
+@kind(
+    params=dict(
+        schedule=schedule("the schedule to run slower"),
+        factor=real("how many times slower (below 1: faster)", gt=0),
+    ),
+    lower=_stretched,
+    horizon=lambda s: _stretched(s).horizon,
+    length=lambda s: stated_length(_stretched(s)),
+    continuous=_child("schedule", "continuous"),
+    monotone=_child("schedule", "monotone"),
+)
+def stretch(schedule: Schedule, factor: float) -> None:
+    """``schedule(t / factor)``: the schedule run `factor` times slower, every length × factor
+    (Composer's ``scale_schedule_ratio``).
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.stretch(lr.cosine(init=1.0, steps=100), 2)
+        >>> round(s(100), 6), s(200), s.horizon  # halfway at 100 now
+        (0.5, 0.0, 200.0)
+    """
+    try:
+        _stretched(_make_stretch(schedule, factor))
+    except ValueError as err:
+        raise ValueError(f"stretch: `factor`={factor:g} leaves no valid schedule ({err})") from None
+
+
+def _make_stretch(schedule: Schedule, factor: float) -> Schedule:
+    return Schedule._make("stretch", (("schedule", schedule), ("factor", factor)))

@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ParamSpec
 
-from . import _kernel
+from . import _kernel, _units
 from . import _validate as check
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ class Param:
         """`value` validated (and normalised) for this parameter of kind `where`."""
         if value is None and self.optional:
             return None
+        if self.length and isinstance(value, str):  # "5%", "3ep", ...: a template's length
+            return _units.check_length(self, where, value)
         return _CHECKS[self.type](self, where, value)
 
     def rule(self) -> str:
@@ -158,19 +160,31 @@ def _check_int(p: Param, where: str, value: Any) -> int:
     return _bounded(p, where, check.count(where, p.name, value))
 
 
-def _check_reals(p: Param, where: str, value: Any) -> tuple[float, ...]:
+def _check_reals(p: Param, where: str, value: Any) -> tuple[Any, ...]:
+    items = check.sequence(where, p.name, value)
+    if p.length and any(isinstance(v, str) for v in items):
+        # Lengths with units are ordered only once resolved (the constructor runs again then).
+        each = dataclasses.replace(p, type="real")
+        return tuple(_units.check_length(each, where, v, f"{p.name}[{i}]") if isinstance(v, str)
+                     else _check_real(dataclasses.replace(each, name=f"{p.name}[{i}]"), where, v)
+                     for i, v in enumerate(items))
     return check.numbers_(where, p.name, value, gt=p.gt, ge=p.ge, increasing=p.increasing)
 
 
-def _check_points(p: Param, where: str, value: Any) -> tuple[tuple[float, float], ...]:
+def _check_points(p: Param, where: str, value: Any) -> tuple[tuple[Any, float], ...]:
     items = check.sequence(where, p.name, value)
     if not items:
         raise check.fail(where, p.name, "must have at least one (t, value) pair", value)
     for i, item in enumerate(items):
         if isinstance(item, (str, bytes)) or not isinstance(item, (list, tuple)) or len(item) != 2:
             raise check.fail(where, p.name, f"must hold (t, value) pairs (element {i} is {item!r})", value, TypeError)
-    ts = check.numbers_(where, p.name, [q[0] for q in items], ge=0, increasing="strictly")
     vs = check.numbers_(where, p.name, [q[1] for q in items], ge=0)
+    if any(isinstance(q[0], str) for q in items):  # times with units: ordered once resolved
+        each = dataclasses.replace(p, type="real", ge=0)
+        times: list[Any] = [_units.check_length(each, where, q[0], f"{p.name}[{i}][0]") if isinstance(q[0], str)
+                 else check.number(where, p.name, q[0], ge=0) for i, q in enumerate(items)]
+        return tuple(zip(times, vs, strict=True))
+    ts = check.numbers_(where, p.name, [q[0] for q in items], ge=0, increasing="strictly")
     if ts[0] != 0.0:
         raise check.fail(where, p.name, f"must start at t=0 (the first point is at t={ts[0]:g})", value)
     return tuple(zip(ts, vs, strict=True))
@@ -244,6 +258,7 @@ class Kind:
     fold: int | None = None  # a product/sum: the one-child code a constant operand becomes
     lower: Callable[[Schedule], Schedule] | None = None  # encoded as this other node
     serialisable: bool = True
+    rates: tuple[str, ...] = ()  # parameters that are factors per step: a stretch takes their root
 
     @functools.cached_property
     def children(self) -> tuple[str, ...]:
@@ -351,9 +366,11 @@ def kind(
                 bound.apply_defaults()
                 kwargs = bound.arguments
             values = {p.name: p.check(name, kwargs[p.name] if p.name in kwargs else p.default) for p in declared}
-            changed = rule(**values)  # type: ignore[call-arg]
-            if changed:
-                values.update(changed)
+            if not any(_templated(v) for v in values.values()):
+                # A template's rule runs when it is resolved, on lengths in updates.
+                changed = rule(**values)  # type: ignore[call-arg]
+                if changed:
+                    values.update(changed)
             return Schedule._make(name, tuple(values.items()))
 
         constructor.__doc__ = _docstring(name, rule.__doc__ or "", declared)
@@ -370,6 +387,15 @@ def kind(
         return constructor  # type: ignore[return-value]
 
     return wrap
+
+
+def _templated(value: Any) -> bool:
+    """Whether a checked parameter value holds a length with a unit, itself or in a child schedule."""
+    if isinstance(value, str):
+        return _units.split(value) is not None
+    if isinstance(value, tuple):
+        return any(_templated(v) for v in value)
+    return bool(getattr(value, "is_template", False))
 
 
 def _docstring(name: str, doc: str, params: Sequence[Param]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _numba, _scalar
+from . import _numba, _scalar, _units
 from . import _validate as check
 from ._registry import KINDS, compile_program
 
@@ -68,7 +68,7 @@ class Schedule:
     schedules are immutable, hashable and equal when their parameters are.
     """
 
-    __slots__ = ("kind", "params", "_hash", "_compiled", "_scalar", "_depth")
+    __slots__ = ("kind", "params", "_hash", "_compiled", "_scalar", "_depth", "_template")
 
     kind: str
     params: tuple[tuple[str, Any], ...]
@@ -76,6 +76,7 @@ class Schedule:
     _compiled: tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[..., float]] | None
     _scalar: Callable[[float], float] | None  # _compiled[2], for the scalar fast path
     _depth: int
+    _template: bool
 
     def __init__(self, kind: str, params: tuple[tuple[str, Any], ...]) -> None:
         """The node ``kind(**dict(params))``, built through that kind's constructor.
@@ -113,6 +114,7 @@ class Schedule:
         object.__setattr__(self, "_compiled", None)
         object.__setattr__(self, "_scalar", None)
         object.__setattr__(self, "_depth", depth + 1)
+        object.__setattr__(self, "_template", _holds_unit(kind, frozen))
 
     # -- value semantics -------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -158,10 +160,17 @@ class Schedule:
         return dict(self.params)
 
     # -- evaluation --------------------------------------------------------
+    @property
+    def is_template(self) -> bool:
+        """Whether a length is written in a unit ("5%", "3ep", ...) that ``lr.resolve`` must turn into updates."""
+        return self._template
+
     def _program(self) -> tuple[np.ndarray, tuple[Callable[[float], float], ...] | None, Callable[[float], float]]:
         """(program, custom functions or None, plain-Python scalar evaluator), built on first use."""
         compiled = self._compiled
         if compiled is None:
+            if self._template:
+                raise _units.unresolved(self)
             prog, customs, nodes = compile_program(self)
             compiled = (prog, customs, _scalar.build(nodes, customs or ()))
             object.__setattr__(self, "_compiled", compiled)
@@ -236,6 +245,8 @@ class Schedule:
     def horizon(self) -> float | None:
         """A t from which the value never changes (the smallest one for every kind
         whose end is known in closed form), or None for periodic/unbounded kinds."""
+        if self._template:
+            raise _units.unresolved(self)
         return KINDS[self.kind].horizon(self)
 
     def _repr_png_(self) -> bytes | None:
@@ -285,6 +296,20 @@ class Schedule:
             elif key not in defaults or defaults[key] != value:
                 parts.append(f"{key}={text}")
         return f"{self.kind}({', '.join(parts)})"
+
+
+def _holds_unit(kind: str, params: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether a node's lengths, or its children's, hold a unit string."""
+    record = KINDS.get(kind)
+    if record is None:
+        return False
+    for key, value in params:
+        for child in value if isinstance(value, tuple) else (value,):
+            if isinstance(child, Schedule) and child._template:
+                return True
+        if _units.holds_unit(value) and record.param(key).length:
+            return True
+    return False
 
 
 def _repr_value(value: Any) -> str:
