@@ -31,6 +31,7 @@ from ._registry import DEFAULT_LENGTH, stated_length
 from ._schedule import Schedule
 from ._serialize import from_json
 from ._steps import COLUMNS, scan
+from ._units import resolve
 
 DEFAULT_SPEC = "warmup(cosine(init=0.1, steps=900, final=0.001), steps=100)"
 SUMMARY_KEYS = ("min", "max", "final", "argmax", "mean", "sum", "sum_sq")
@@ -125,6 +126,60 @@ def _whole(text: str) -> int:
         return int(x)
 
 
+def _positive_number(text: str) -> float:
+    """A finite number > 0 (``100``, ``62.5``, ``1e3``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0; got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
+    return value
+
+
+# resolve()'s quantities, as flags: lengths written in units ("5%", "3ep", ...) need them.
+UNIT_FLAGS = {
+    "steps": "--steps",
+    "steps_per_epoch": "--steps-per-epoch",
+    "tokens_per_step": "--tokens-per-step",
+    "samples_per_step": "--samples-per-step",
+}
+
+
+def _unit_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--steps-per-epoch",
+        type=_positive_number,
+        metavar="K",
+        help='optimizer updates per epoch: resolves lengths in epochs ("3ep"); plot then counts epochs on its x axis',
+    )
+    command.add_argument(
+        "--tokens-per-step", type=_positive_number, metavar="K", help='tokens per update: resolves "2e9tok"'
+    )
+    command.add_argument(
+        "--samples-per-step", type=_positive_number, metavar="K", help='samples per update: resolves "512sp"'
+    )
+
+
+def resolve_units(spec: str, s: Schedule, args: argparse.Namespace) -> Schedule:
+    """A template SPEC ("5%", "3ep", ...) in optimizer updates, from --steps and the other unit flags."""
+    if not s.is_template:
+        return s
+    try:
+        return resolve(
+            s,
+            steps=args.steps,
+            steps_per_epoch=args.steps_per_epoch,
+            tokens_per_step=args.tokens_per_step,
+            samples_per_step=args.samples_per_step,
+        )
+    except ValueError as err:
+        message = _one_line(err)
+        for name, flag in UNIT_FLAGS.items():
+            message = message.replace(f"give {name}=", f"give {flag}")
+        raise CliError(f"SPEC {_name(spec)}: {message}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lrcore",
@@ -154,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="plot t = 0 ... N-1; N as 10000, 1e4 or 10**4, at most 2**53 (default: see below)",
     )
+    _unit_arguments(plot_cmd)
     plot_cmd.add_argument(
         "-o",
         "--output",
@@ -187,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="cover t = 0 ... N-1; N as 10000, 1e4 or 10**4, at most 2**53 (default: see below)",
     )
+    _unit_arguments(table_cmd)
     table_cmd.add_argument(
         "--every", type=_positive_int, default=1, metavar="K", help="print every K-th step (default: 1, every step)"
     )
@@ -308,7 +365,7 @@ def _format_summary(description: str, steps: int, stats: dict[str, float | int])
 
 def run_plot(args: argparse.Namespace) -> None:
     specs = [args.spec if args.spec is not None else DEFAULT_SPEC, *args.compare]
-    schedules = [load_schedule(spec) for spec in specs]
+    schedules = [resolve_units(spec, load_schedule(spec), args) for spec in specs]
     _require_matplotlib()  # before the work, so that its absence is the error shown
     if args.steps is not None:
         steps = args.steps
@@ -331,7 +388,7 @@ def run_plot(args: argparse.Namespace) -> None:
 
     def draw(path: str) -> None:
         ax = _new_figure(pyplot=False).add_subplot()
-        _draw(lines, steps, ax, own_figure=True, log=args.log, title=None)
+        _draw(lines, steps, ax, own_figure=True, log=args.log, title=None, per_epoch=args.steps_per_epoch)
         ax.figure.savefig(path)
 
     _write_atomically(target, draw)
@@ -347,7 +404,7 @@ def table_blocks(steps: int, every: int) -> Iterator[np.ndarray]:
 
 
 def run_table(args: argparse.Namespace) -> None:
-    s = load_schedule(args.spec)
+    s = resolve_units(args.spec, load_schedule(args.spec), args)
     steps = args.steps if args.steps is not None else default_steps([args.spec], [s])
     out = sys.stdout
     with _about(args.spec, "evaluate"):

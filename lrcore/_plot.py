@@ -124,20 +124,24 @@ def _draw(
     own_figure: bool,
     log: bool,
     title: str | None,
+    per_epoch: float | None = None,
 ) -> None:
+    """The lines on `ax`; with `per_epoch` (optimizer updates per epoch) the x axis counts epochs."""
     from matplotlib.ticker import EngFormatter
 
+    unit = 1.0 if per_epoch is None else per_epoch
     for label, (t, y) in lines.items():
-        ax.plot(t, y, label=label, linewidth=1.6)
+        ax.plot(t / unit if per_epoch is not None else t, y, label=label, linewidth=1.6)
     if log:
         ax.set_yscale("log", nonpositive="mask")
     if not ax.get_xlabel():
-        ax.set_xlabel("step t (optimizer updates applied)")
+        ax.set_xlabel("step t (optimizer updates applied)" if per_epoch is None
+                      else f"epoch ({per_epoch:g} optimizer updates each)")
     if not ax.get_ylabel():
         ax.set_ylabel("learning rate")
     if own_figure:
         ax.set_title(f"learning rate, t = 0 … {steps - 1:,}" if title is None else title)
-        ax.set_xlim(0, max(steps - 1, 1))
+        ax.set_xlim(0, max(steps - 1, 1) / unit)
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         if not log:
             ax.set_ylim(bottom=0)
