@@ -36,6 +36,10 @@ def lrs_from(metric) -> list[float]:
     return out
 
 
+# The last barrier's handle of each rank, held until the process exits (see _rank).
+_LAST_BARRIER: list = []
+
+
 def _rank(rank: int, world: int, port: int, out: str, phases: list[str]) -> None:
     import torch
     import torch.distributed as dist
@@ -46,6 +50,14 @@ def _rank(rank: int, world: int, port: int, out: str, phases: list[str]) -> None
     try:
         for phase in phases:
             _train(rank, out, phase)
+        # As the README's DDP example ends: the ranks leave together, and each holds the last
+        # barrier's handle until it exits.  Otherwise one of gloo's worker threads may be the
+        # last to hold the tensor of the plateau's final all_reduce, and freeing it needs the
+        # GIL: if the interpreter is already shutting down, that thread aborts the process
+        # ("terminate called without an active exception").
+        done = dist.barrier(async_op=True)
+        done.wait()
+        _LAST_BARRIER.append(done)
     finally:
         dist.destroy_process_group()
 
