@@ -296,6 +296,8 @@ def from_hf(
     lr: float,
     num_warmup_steps: int | None = None,
     num_training_steps: int | None = None,
+    *,
+    warmup_ratio: float | None = None,
     **kwargs: Any,
 ) -> Schedule:
     """The schedule ``transformers.get_scheduler(name, optimizer, num_warmup_steps, num_training_steps,
@@ -321,6 +323,8 @@ def from_hf(
         num_warmup_steps: W, the warmup's length in steps (an int >= 0); None where the name takes
             none (transformers raises for a name that needs it, and so does this).
         num_training_steps: T, the total length in steps (an int >= 0); None as above.
+        warmup_ratio: W as a fraction of T instead of `num_warmup_steps` (in [0, 1)): transformers'
+            own rounding, ``W = ceil(T * warmup_ratio)`` (``TrainingArguments.get_warmup_steps``).
         **kwargs: transformers' ``scheduler_specific_kwargs`` (``num_cycles``, ``power``, ``min_lr``, ...).
 
     Returns:
@@ -337,5 +341,12 @@ def from_hf(
     base = check.number(WHERE, "lr", lr, ge=0)
     warmup = None if num_warmup_steps is None else check.count(WHERE, "num_warmup_steps", num_warmup_steps)
     total = None if num_training_steps is None else check.count(WHERE, "num_training_steps", num_training_steps)
+    if warmup_ratio is not None:
+        ratio = check.number(WHERE, "warmup_ratio", warmup_ratio, ge=0, lt=1)
+        if warmup is not None:
+            raise check.fail(WHERE, "warmup_ratio", f"and num_warmup_steps={warmup} cannot both be given", ratio)
+        if total is None:
+            raise check.fail(WHERE, "warmup_ratio", "needs num_training_steps (the ratio is of it)", ratio)
+        warmup = math.ceil(total * ratio)
     check_arguments(f"{WHERE}({key!r})", key, builder, kwargs, 3)
     return builder(base, warmup, total, **kwargs)
