@@ -15,7 +15,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from .._internal import Schedule, check, constant, cosine, inverse_sqrt, join, linear, polynomial, shift, wsd
+from .._internal import Schedule, check
+from .._kinds import constant, cosine, inverse_sqrt, join, linear, polynomial, shift, wsd
 from ._common import check_arguments, pick
 
 WHERE = "from_hf"

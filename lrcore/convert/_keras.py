@@ -10,17 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._internal import (
-    Schedule,
-    check,
-    cosine,
-    cosine_restarts,
-    exponential,
-    inverse_time,
-    piecewise_constant,
-    polynomial,
-    warmup,
-)
+from .._internal import Schedule, check
+from .._kinds import cosine, cosine_restarts, exponential, inverse_time, piecewise_constant, polynomial, warmup
 from ._common import Builder, call_builder, lr_value, positive
 
 

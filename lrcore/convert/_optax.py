@@ -10,19 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._internal import (
-    Schedule,
-    check,
-    constant,
-    cosine,
-    exponential,
-    interpolate,
-    join,
-    linear,
-    piecewise_constant,
-    polynomial,
-    warmup,
-)
+from .._internal import Schedule, check
+from .._kinds import constant, cosine, exponential, interpolate, join, linear, piecewise_constant, polynomial, warmup
 from ._common import Builder, call_builder, lr_value, positive
 
 

@@ -13,10 +13,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .._internal import (
-    Schedule,
+from .._internal import Schedule, check
+from .._kinds import (
     add,
-    check,
     clip,
     constant,
     cosine,

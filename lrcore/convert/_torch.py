@@ -16,9 +16,8 @@ from functools import reduce
 from itertools import pairwise
 from typing import Any
 
-from .._internal import (
-    Schedule,
-    check,
+from .._internal import Schedule, check
+from .._kinds import (
     constant,
     cosine,
     cosine_restarts,
