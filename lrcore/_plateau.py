@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
@@ -85,13 +86,17 @@ def _state_fields(where: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# "rel" measures the relative threshold from abs(best); "signed_rel" is PyTorch's, from the signed best.
+THRESHOLD_MODES = ("rel", "abs", "signed_rel")
+
+
 def _settings(where: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "mode": check.choice(where, "mode", data["mode"], ("min", "max")),
         "factor": check.number(where, "factor", data["factor"], gt=0, lt=1),
         "patience": check.count(where, "patience", data["patience"]),
         "threshold": check.number(where, "threshold", data["threshold"], ge=0),
-        "threshold_mode": check.choice(where, "threshold_mode", data["threshold_mode"], ("rel", "abs")),
+        "threshold_mode": check.choice(where, "threshold_mode", data["threshold_mode"], THRESHOLD_MODES),
         "cooldown": check.count(where, "cooldown", data["cooldown"]),
         "min_scale": check.number(where, "min_scale", data["min_scale"], ge=0, le=1),
         "eps": check.number(where, "eps", data["eps"], ge=0),
@@ -109,6 +114,15 @@ class Plateau:
     counted.  A NaN metric counts as bad.  A reduction that would lower the
     scale by `eps` or less is skipped: PyTorch's ``eps=1e-8`` on a learning
     rate `lr` is ``eps=1e-8 / lr`` here.
+
+    `threshold_mode` "rel" (the default) measures the threshold from ``abs(best)``:
+    mode "min" needs ``metric < best - abs(best) * threshold``, mode "max"
+    ``metric > best + abs(best) * threshold``, so a metric that stalls at -1.0 is
+    reduced as one that stalls at +1.0.  "signed_rel" is PyTorch's "rel",
+    ``best * (1 - threshold)`` (``best * (1 + threshold)`` in mode "max"), which
+    below zero counts a stall as an improvement and never reduces there;
+    ``from_torch`` keeps it.  "abs" needs a change of `threshold` itself.  For a
+    best >= 0, "rel" and "signed_rel" are the same test.
     """
 
     mode: str = "min"
@@ -136,9 +150,15 @@ class Plateau:
         (``min_lr / lr``, ``eps / lr``).  One Plateau follows one learning rate: for param
         groups with different lrs or a per-group `min_lr` list, build one per group.
 
+        torch's behaviour is kept on negative metrics too: its ``threshold_mode="rel"``
+        becomes ``"signed_rel"``, whose threshold ``best * (1 - threshold)`` moves the wrong
+        way once the best is below zero, so a metric that stalls there never reduces the
+        lr (pytorch#38622).  ``Plateau(threshold_mode="rel")`` measures it from
+        ``abs(best)`` instead.
+
         >>> p = Plateau.from_torch(0.1, patience=0, min_lr=1e-3)
-        >>> p.min_scale, p.eps
-        (0.01, 1e-07)
+        >>> p.min_scale, p.eps, p.threshold_mode
+        (0.01, 1e-07, 'signed_rel')
         """
         w = "Plateau.from_torch"
         lr = check.number(w, "lr", lr, gt=0)
@@ -153,6 +173,11 @@ class Plateau:
                     f"it takes {', '.join(torch_defaults)}"
                 )
         args = {**torch_defaults, **kwargs}
+        mode = args["threshold_mode"]
+        if mode not in ("rel", "abs"):  # torch's own two; lrcore's "signed_rel" is how its "rel" is kept
+            raise check.fail(w, "threshold_mode", 'must be "rel" or "abs", as torch requires', mode,
+                             TypeError if not isinstance(mode, str) else ValueError)
+        args["threshold_mode"] = "signed_rel" if mode == "rel" else "abs"
         min_lr = args.pop("min_lr")
         if isinstance(min_lr, (list, tuple)):
             raise check.fail(w, "min_lr", "must be one number: one Plateau follows one lr (build one per group)",
@@ -169,13 +194,19 @@ class Plateau:
         return PlateauState(best=math.inf if self.mode == "min" else -math.inf)
 
     def _better(self, a: float, best: float) -> bool:
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return a < best * (1.0 - self.threshold)
-            return a < best - self.threshold
+        if self.threshold_mode == "abs":
+            return a < best - self.threshold if self.mode == "min" else a > best + self.threshold
+        # Relative: torch's expressions, operation for operation; "rel" takes the other one below zero,
+        # where best * (1 - threshold) = best - abs(best) * threshold (and likewise in mode "max").
         if self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
+            if math.isinf(best):  # nothing seen yet (or an infinite metric): no threshold to measure
+                return a < best if self.mode == "min" else a > best
+            below = best < 0.0
+        else:
+            below = False
+        if self.mode == "min":
+            return a < best * ((1.0 + self.threshold) if below else (1.0 - self.threshold))
+        return a > best * ((1.0 - self.threshold) if below else (self.threshold + 1.0))
 
     def update(self, state: PlateauState, metric: Any) -> PlateauState:
         """The state after one more epoch whose metric is `metric`."""
@@ -212,3 +243,20 @@ class Plateau:
     def from_dict(cls, data: Any) -> Plateau:
         """The settings ``to_dict`` saved; every field is checked (a bad checkpoint raises, naming it)."""
         return cls(**_settings("Plateau.from_dict", _fields_of("Plateau.from_dict", cls, data)))
+
+
+logger = logging.getLogger("lrcore")
+
+
+def log_reduction(where: str, step: Any, metric: Any, before: PlateauState, after: PlateauState,
+                  unit: str = "step") -> None:
+    """Log at INFO, on the ``"lrcore"`` logger, a reduction that ``update`` made, as Keras'
+    ``ReduceLROnPlateau(verbose=1)`` prints one.
+
+    ``update`` stays pure and knows no step: the code that feeds the plateau calls this with
+    the state before and after, its own clock (`step` in `unit`, e.g. an optimizer step or an
+    epoch) and the metric fed.  Nothing is logged when the scale did not drop.
+    """
+    if after.scale < before.scale and logger.isEnabledFor(logging.INFO):
+        logger.info("%s: %s %s: plateau reducing the lr scale to %.6g (metric %.6g, best %.6g)",
+                    where, unit, step, after.scale, float(metric), after.best)

@@ -4,6 +4,8 @@ torch multiplies the optimizer's lr; lrcore returns a scale, so torch's lr after
 epoch must equal base_lr * state.scale (min_lr = base_lr * min_scale).  torch skips a
 reduction smaller than eps = 1e-8 in absolute lr: ``Plateau(eps=1e-8 / lr)`` does the
 same in scale units, and ``Plateau.from_torch(lr, **kwargs)`` does all that rescaling.
+torch's relative threshold is lrcore's threshold_mode="signed_rel" (``from_torch`` keeps
+it); the default "rel" measures it from abs(best), so a stall below zero reduces too.
 Saved settings and states are checked field by field when loaded.
 """
 
@@ -36,27 +38,34 @@ def lrcore_states(p: lr.Plateau, metrics: list[float]) -> list[lr.PlateauState]:
 
 
 def torch_kwargs(p: lr.Plateau, base: float) -> dict[str, Any]:
+    """torch's arguments for a Plateau whose threshold_mode is torch's ("signed_rel" is its "rel")."""
+    assert p.threshold_mode in ("signed_rel", "abs")
     return {
         "mode": p.mode,
         "factor": p.factor,
         "patience": p.patience,
         "threshold": p.threshold,
-        "threshold_mode": p.threshold_mode,
+        "threshold_mode": "rel" if p.threshold_mode == "signed_rel" else "abs",
         "cooldown": p.cooldown,
         "min_lr": base * p.min_scale,
     }
 
 
-plateaus = st.builds(
-    lr.Plateau,
-    mode=st.sampled_from(["min", "max"]),
-    factor=st.one_of(st.sampled_from([0.1, 0.5, 0.9]), st.floats(0.05, 0.95)),
-    patience=st.integers(0, 6),
-    threshold=st.one_of(st.sampled_from([0.0, 1e-4, 0.01, 0.5]), st.floats(0.0, 0.2)),
-    threshold_mode=st.sampled_from(["rel", "abs"]),
-    cooldown=st.integers(0, 4),
-    min_scale=st.sampled_from([0.0, 1e-3, 0.05, 0.3, 0.999]),
-)
+def plateau_strategy(threshold_modes: list[str]) -> st.SearchStrategy[lr.Plateau]:
+    return st.builds(
+        lr.Plateau,
+        mode=st.sampled_from(["min", "max"]),
+        factor=st.one_of(st.sampled_from([0.1, 0.5, 0.9]), st.floats(0.05, 0.95)),
+        patience=st.integers(0, 6),
+        threshold=st.one_of(st.sampled_from([0.0, 1e-4, 0.01, 0.5]), st.floats(0.0, 0.2)),
+        threshold_mode=st.sampled_from(threshold_modes),
+        cooldown=st.integers(0, 4),
+        min_scale=st.sampled_from([0.0, 1e-3, 0.05, 0.3, 0.999]),
+    )
+
+
+plateaus = plateau_strategy(["rel", "abs", "signed_rel"])
+torch_plateaus = plateau_strategy(["signed_rel", "abs"])  # the threshold modes torch has
 
 
 @st.composite
@@ -93,7 +102,7 @@ def reductions_above_eps(states: list[lr.PlateauState], base: float) -> bool:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(p=plateaus, metrics=metric_sequences(), base=st.sampled_from([1.0, 0.5, 0.1]))
+@given(p=torch_plateaus, metrics=metric_sequences(), base=st.sampled_from([1.0, 0.5, 0.1]))
 def test_scale_times_base_lr_equals_torch(p: lr.Plateau, metrics: list[float], base: float) -> None:
     states = lrcore_states(p, metrics)
     assume(reductions_above_eps(states, base))
@@ -104,7 +113,7 @@ def test_scale_times_base_lr_equals_torch(p: lr.Plateau, metrics: list[float], b
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])
-@pytest.mark.parametrize("threshold_mode", ["rel", "abs"])
+@pytest.mark.parametrize("threshold_mode", ["signed_rel", "abs"])
 @pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (2, 0), (2, 3), (10, 1)])
 @pytest.mark.parametrize(("factor", "min_scale"), [(0.1, 1e-4), (0.5, 0.01), (0.9, 0.3)])
 def test_grid_against_torch(mode: str, threshold_mode: str, patience: int, cooldown: int, factor: float,
@@ -175,6 +184,107 @@ def test_scale_composes_with_a_schedule() -> None:
         lrs.append(s(epoch) * state.scale)
     assert lrs[:3] == [s(0), s(1), s(2)]
     assert lrs[3] == pytest.approx(0.5 * s(3))
+
+
+# ---------------------------------------------------------------------------
+# Negative metrics: the relative threshold measured from abs(best)
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_a_stall_below_zero_reduces_like_one_above(mode: str) -> None:
+    p = lr.Plateau(mode=mode, patience=2)
+    above = [s.scale for s in lrcore_states(p, [1.0] * 8)]
+    below = [s.scale for s in lrcore_states(p, [-1.0] * 8)]
+    assert below == above and above[-1] == pytest.approx(0.01)  # reduced after the 4th and the 7th
+    # torch (and from_torch, which keeps it) counts the stall below zero as improving: never reduces.
+    kept = lr.Plateau.from_torch(1.0, mode=mode, patience=2)
+    assert [s.scale for s in lrcore_states(kept, [-1.0] * 8)] == [1.0] * 8
+    assert torch_plateau([-1.0] * 8, 1.0, mode=mode, patience=2)[1] == [1.0] * 8
+
+
+def written_out(p: lr.Plateau, metrics: list[float]) -> list[float]:
+    """The documented rule for threshold_mode="rel", written out: better means beating the best by
+    abs(best) * threshold; an infinite best (nothing seen yet) is beaten by any smaller (larger) metric."""
+    best = math.inf if p.mode == "min" else -math.inf
+    bad = cool = 0
+    scale, out = 1.0, []
+    for a in metrics:
+        margin = 0.0 if math.isinf(best) else abs(best) * p.threshold
+        if (a < best - margin) if p.mode == "min" else (a > best + margin):
+            best, bad = a, 0
+        else:
+            bad += 1
+        if cool > 0:
+            cool, bad = cool - 1, 0
+        if bad > p.patience:
+            reduced = max(scale * p.factor, p.min_scale)
+            if scale - reduced > p.eps:
+                scale = reduced
+            cool, bad = p.cooldown, 0
+        out.append(scale)
+    return out
+
+
+def crossing_zero(seed: int, n: int = 120) -> list[float]:
+    """A drift from +3 to about -3 with flat stretches and small steps: the best changes sign."""
+    rng = np.random.default_rng(seed)
+    moves = rng.choice([-0.2, -0.05, 0.0, 0.0, -1e-5, 1e-4, 0.1], size=n)
+    metrics = list(3.0 + np.cumsum(moves) - np.linspace(0.0, 3.0, n))
+    assert min(metrics) < 0.0 < max(metrics)
+    return metrics
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@pytest.mark.parametrize("threshold", [1e-4, 0.01, 0.2])
+@pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (2, 1), (5, 0)])
+def test_rel_on_streams_that_cross_zero(mode: str, threshold: float, patience: int, cooldown: int) -> None:
+    sign = 1.0 if mode == "min" else -1.0
+    metrics = [sign * m for m in crossing_zero(zlib.crc32(repr((mode, threshold, patience)).encode()))]
+    p = lr.Plateau(mode=mode, threshold=threshold, patience=patience, cooldown=cooldown, factor=0.5)
+    got = [s.scale for s in lrcore_states(p, metrics)]
+    assert got == written_out(p, metrics)
+    # Until the best is below zero "rel" is torch's test and equals torch's rule exactly (in mode "min" the
+    # stream starts above zero; in mode "max", below, so the two part at once).
+    kept = lr.Plateau(mode=mode, threshold=threshold, patience=patience, cooldown=cooldown, factor=0.5,
+                      threshold_mode="signed_rel")
+    theirs = lrcore_states(kept, metrics)
+    crossed = next(i for i, s in enumerate(theirs) if s.best < 0.0)
+    assert crossed > 0 if mode == "min" else crossed == 0
+    assert got[:crossed] == [s.scale for s in theirs][:crossed]
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=plateau_strategy(["rel"]), metrics=metric_sequences())
+def test_rel_is_the_same_rule_either_side_of_zero(p: lr.Plateau, metrics: list[float]) -> None:
+    """Mode "min" on a stream is mode "max" on the stream negated, exactly (torch's rel is not: its
+    threshold turns around with the sign of the best); and the rule is the one documented."""
+    mirror = lr.Plateau(**{**p.to_dict(), "mode": "max" if p.mode == "min" else "min"})
+    scales = [s.scale for s in lrcore_states(p, metrics)]
+    assert scales == [s.scale for s in lrcore_states(mirror, [-m for m in metrics])]
+    assert scales == written_out(p, metrics)
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=plateau_strategy(["rel"]), metrics=metric_sequences())
+def test_rel_is_torchs_rel_while_the_best_is_not_negative(p: lr.Plateau, metrics: list[float]) -> None:
+    kept = lr.Plateau(**{**p.to_dict(), "threshold_mode": "signed_rel"})
+    mine, torchs = lrcore_states(p, metrics), lrcore_states(kept, metrics)
+    for a, b in zip(mine, torchs, strict=True):
+        if a.best < 0.0 or b.best < 0.0:
+            break
+        assert a == b
+
+
+def test_settings_saved_before_signed_rel_load() -> None:
+    """A settings dict from before "signed_rel" existed has the same fields: it loads, as the default rule."""
+    old = {"mode": "min", "factor": 0.5, "patience": 1, "threshold": 1e-4, "threshold_mode": "rel", "cooldown": 0,
+           "min_scale": 0.0, "eps": 0.0}
+    p = lr.Plateau.from_dict(old)
+    assert p.to_dict() == old and p == lr.Plateau(factor=0.5, patience=1)
+    state = lr.PlateauState.from_dict({"best": -2.0, "num_bad": 1, "cooldown": 0, "scale": 0.5, "count": 9})
+    assert p.update(state, -2.0).scale == 0.25  # a stall at -2 is a bad epoch
+    torch_rule = lr.Plateau.from_dict({**old, "threshold_mode": "signed_rel"})
+    assert torch_rule.update(state, -2.0).scale == 0.5  # torch's rule counts it as an improvement
 
 
 # ---------------------------------------------------------------------------
@@ -296,16 +406,22 @@ def seeded_metrics(seed: int, mode: str, n: int = 150) -> list[float]:
 @pytest.mark.parametrize(("patience", "cooldown"), [(0, 0), (3, 0), (1, 2)])
 @pytest.mark.parametrize("lr0", [1.0, 0.1, 3e-4, 2e-7])
 @pytest.mark.parametrize("floor", [None, 0.0, 0.004])
+@pytest.mark.parametrize("across", [False, True])
 def test_from_torch_follows_torch(mode: str, threshold_mode: str, patience: int, cooldown: int, lr0: float,
-                                  floor: float | None) -> None:
+                                  floor: float | None, across: bool) -> None:
     """torch's own arguments (its default eps=1e-8 included): lr * scale is torch's lr after every step.
-    With lr 2e-7 the absolute eps stops the reductions after a few; `floor` is min_lr as a fraction of lr."""
+    With lr 2e-7 the absolute eps stops the reductions after a few; `floor` is min_lr as a fraction of lr.
+    `across` moves the stream to straddle zero (its median at 0), where torch's relative threshold turns around."""
     kwargs: dict[str, Any] = {"mode": mode, "threshold_mode": threshold_mode, "patience": patience,
                               "cooldown": cooldown, "factor": 0.5 if patience else 0.3,
                               "threshold": 0.01 if threshold_mode == "rel" else 0.05}
     if floor is not None:
         kwargs["min_lr"] = floor * lr0
     metrics = seeded_metrics(zlib.crc32(repr(sorted(kwargs.items())).encode() + repr(lr0).encode()), mode)
+    if across:
+        middle = float(np.nanmedian(metrics))
+        metrics = [m - middle for m in metrics]
+        assert np.nanmin(metrics) < 0.0 < np.nanmax(metrics)
     p = lr.Plateau.from_torch(lr0, **kwargs)
     got = [lr0 * s.scale for s in lrcore_states(p, metrics)]
     want = torch_plateau(metrics, lr0, **kwargs)[1]
@@ -315,7 +431,7 @@ def test_from_torch_follows_torch(mode: str, threshold_mode: str, patience: int,
 
 def test_from_torch_defaults_are_torchs() -> None:
     p = lr.Plateau.from_torch(0.5)
-    assert p == lr.Plateau(eps=1e-8 / 0.5)
+    assert p == lr.Plateau(eps=1e-8 / 0.5, threshold_mode="signed_rel")
     metrics = [1.0] * 400  # a reduction every 11 epochs, until eps stops them
     np.testing.assert_allclose([0.5 * s.scale for s in lrcore_states(p, metrics)], torch_plateau(metrics, 0.5)[1],
                                rtol=1e-12, atol=0.0)
