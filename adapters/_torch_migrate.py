@@ -3,6 +3,7 @@ param group and, where torch cycles it, one momentum schedule per group.
 
 Each group's schedules come from ``lr.from_torch`` with the group's initial lr (``initial_lr`` if a
 scheduler already recorded it, else ``lr``) and that group's entry of every argument torch takes per group.
+SWALR is the exception: it anneals from the group's current ``lr``, which an earlier scheduler may have lowered.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from lrcore._internal import check
 _PER_GROUP = {
     "CyclicLR": ("base_lr", "max_lr", "base_momentum", "max_momentum"),
     "OneCycleLR": ("max_lr", "base_momentum", "max_momentum"),
+    "SWALR": ("swa_lr",),
 }
+_CYCLERS = ("CyclicLR", "OneCycleLR")  # the schedulers that cycle momentum
 _COMPOSITES = ("SequentialLR", "ChainedScheduler")
 
 
@@ -52,7 +55,7 @@ def _for_group(where: str, name: Any, kwargs: Mapping[str, Any], i: int, n: int)
 def _cycles_momentum(name: Any, kwargs: Mapping[str, Any]) -> bool:
     if name in _COMPOSITES:
         return any(_is_child(c) and _cycles_momentum(c[0], c[1]) for c in _children(kwargs))
-    return name in _PER_GROUP and bool(kwargs.get("cycle_momentum", True))
+    return name in _CYCLERS and bool(kwargs.get("cycle_momentum", True))
 
 
 def schedules(optimizer: Any, name: Any, kwargs: dict[str, Any]) -> tuple[list[Schedule], list[Schedule] | None]:
@@ -68,7 +71,7 @@ def schedules(optimizer: Any, name: Any, kwargs: dict[str, Any]) -> tuple[list[S
         raise check.fail(where, "last_epoch", rule, kwargs["last_epoch"])
     groups = optimizer.param_groups
     args = [_for_group(where, name, kwargs, i, len(groups)) for i in range(len(groups))]
-    bases = [float(g.get("initial_lr", g["lr"])) for g in groups]
+    bases = [float(g["lr"] if name == "SWALR" else g.get("initial_lr", g["lr"])) for g in groups]
     lrs = [from_torch(name, base, **kw) for base, kw in zip(bases, args, strict=True)]
     if not _cycles_momentum(name, kwargs):
         return lrs, None

@@ -11,6 +11,7 @@ import pytest
 import torch
 from peers import Expected, Tolerance, assert_round_trips, check, max_rel
 from torch.optim import lr_scheduler as tls
+from torch.optim import swa_utils
 
 import lrcore as lr
 
@@ -46,6 +47,8 @@ def _scheduler(optimizer: Any, name: str, kwargs: dict[str, Any]) -> Any:
         kwargs["schedulers"] = [_scheduler(optimizer, n, kw) for n, kw in kwargs["schedulers"]]
         if name == "ChainedScheduler":
             return tls.ChainedScheduler(**kwargs)
+    if name == "SWALR":
+        return swa_utils.SWALR(optimizer, **kwargs)
     return getattr(tls, name)(optimizer, **kwargs)
 
 
@@ -98,6 +101,8 @@ def span(name: str, kw: dict[str, Any]) -> int:
         return int(np.ceil(up + (up if down is None else down)))
     if name == "OneCycleLR":
         return one_cycle_total(kw)
+    if name == "SWALR":
+        return max(kw.get("anneal_epochs", 10), 1)
     if name == "SequentialLR":
         children, ms = kw["schedulers"], kw["milestones"]
         return (ms[-1] if ms else 0) + span(*children[-1])
@@ -275,7 +280,15 @@ def g_chained(r: random.Random) -> dict[str, Any]:
     return dict(schedulers=[(n, SIMPLE[n](r)) for n in names])
 
 
-GENERATORS = {**SIMPLE, "SequentialLR": g_sequential, "ChainedScheduler": g_chained}
+def g_swalr(r: random.Random) -> dict[str, Any]:
+    kw: dict[str, Any] = dict(swa_lr=r.choice([0.0, 10 ** r.uniform(-5, 0.5)]), anneal_epochs=r.randint(0, 300))
+    if r.random() < 0.8:
+        kw["anneal_strategy"] = r.choice(["cos", "linear"])
+    return kw
+
+
+# SWALR last: the generators before it draw the same configurations as before it was added.
+GENERATORS = {**SIMPLE, "SequentialLR": g_sequential, "ChainedScheduler": g_chained, "SWALR": g_swalr}
 
 
 def random_configs() -> list[Config]:
@@ -343,6 +356,13 @@ EDGES: list[Config] = [
     ),
     ("OneCycleLR", 0.1, dict(max_lr=0.5, epochs=7, steps_per_epoch=13, pct_start=0.25, three_phase=True)),
     ("OneCycleLR", 0.1, dict(max_lr=0.5, total_steps=2000)),
+    # SWALR: torch steps its constructor as step 1 when anneal_epochs=0, so swa_lr is there from t = 0
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_epochs=0)),
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_epochs=1, anneal_strategy="linear")),
+    ("SWALR", 0.1, dict(swa_lr=0.5, anneal_epochs=7)),
+    ("SWALR", 0.1, dict(swa_lr=0.0, anneal_epochs=20, anneal_strategy="cos")),
+    ("SWALR", 0.1, dict(swa_lr=0.1, anneal_epochs=5)),
+    ("SWALR", 0.0, dict(swa_lr=0.02, anneal_epochs=4)),
     # SequentialLR: the usual warmup, empty intervals, and children that inherit another's initial_lr
     (
         "SequentialLR",
@@ -464,7 +484,7 @@ def test_edge_case_matches_torch(config: Config) -> None:
 def test_every_name_is_covered() -> None:
     names = {name for name, _, _ in RANDOM} | {name for name, _, _ in EDGES}
     rejected = {"LambdaLR", "MultiplicativeLR", "ReduceLROnPlateau", "LRScheduler"}
-    assert names == set(tls.__all__) - rejected
+    assert names == (set(tls.__all__) - rejected) | {"SWALR"}
 
 
 # ---------------------------------------------------------------------------
@@ -545,6 +565,10 @@ TORCH_REJECTS: list[Config] = [
     ("SequentialLR", 0.1, seq(milestones=[])),
     ("ChainedScheduler", 0.1, chain()),
     ("StepLR", -0.1, dict(step_size=2)),
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_epochs=-1)),
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_epochs=2.0)),
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_strategy="exp")),
+    ("SWALR", 0.1, dict(anneal_epochs=3)),
 ]
 
 # Accepted by torch but crashing later, contradicting its own closed form, or not a schedule: rejected here.
@@ -589,6 +613,8 @@ LRCORE_REJECTS: list[tuple[str, float, dict[str, Any], str]] = [
     ("ChainedScheduler", 0.1, chain(c("CosineAnnealingLR", T_max=9, eta_min=0.01), c("LinearLR")), "eta_min"),
     ("ChainedScheduler", 0.1, chain(c("CosineAnnealingLR", T_max=9), c("ExponentialLR", gamma=0.9)), "settle"),
     ("ChainedScheduler", 0.1, chain(c("CosineAnnealingLR", T_max=9), c("LinearLR", total_iters=10)), "settle"),
+    ("SWALR", 0.1, dict(swa_lr=-0.05), "swa_lr"),
+    ("SWALR", 0.1, dict(swa_lr=0.05, anneal_epochs=True), "anneal_epochs"),
 ]
 
 
@@ -661,3 +687,70 @@ def test_torch_arguments_and_defaults_are_accepted(name: str) -> None:
             assert p.name in kwargs
         elif p.name not in kwargs:
             assert lr.from_torch(name, 0.1, **kwargs, **{p.name: p.default}) == reference, p.name
+
+
+# ---------------------------------------------------------------------------
+# SWALR: its recursion, inside composites, and Scheduler.from_torch
+
+
+def test_swalr_is_refused_inside_sequential_and_chained() -> None:
+    for name, kwargs in (("SequentialLR", seq(c("StepLR", step_size=2), c("SWALR", swa_lr=0.01), milestones=[5])),
+                         ("ChainedScheduler", chain(c("SWALR", swa_lr=0.01)))):
+        with pytest.raises(ValueError, match=r"`schedulers` holds SWALR .*lr\.join"):
+            lr.from_torch(name, 0.1, **kwargs)
+
+
+def test_swalr_closed_form_against_its_recursion_far_past_the_annealing() -> None:
+    """torch recovers the starting lr from the current one at every step; over 2000 steps after a 500-step
+    cosine annealing its value stays within rounding of the closed form, and settles at swa_lr exactly."""
+    kwargs = dict(swa_lr=0.003, anneal_epochs=500)
+    got = torch_lrs("SWALR", 0.2, kwargs, 2500)
+    s = lr.from_torch("SWALR", 0.2, **kwargs)
+    np.testing.assert_allclose(s.array(2500), got, rtol=1e-12, atol=0.0)
+    assert (got[501:] == 0.003).all() and s(1e9) == 0.003
+
+
+def _swalr_twins(steps_before: int) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """Two SGD optimizers with two param groups whose lrs a StepLR lowered for `steps_before` steps."""
+    out = []
+    for _ in range(2):
+        groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.3},
+                  {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.02}]
+        opt = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+        before = tls.StepLR(opt, step_size=2, gamma=0.5)
+        for _ in range(steps_before):
+            opt.step()
+            before.step()
+        out.append(opt)
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("steps_before", [0, 5])
+@pytest.mark.parametrize("kwargs", [dict(swa_lr=0.01, anneal_epochs=6),
+                                    dict(swa_lr=[0.05, 0.001], anneal_epochs=9, anneal_strategy="linear"),
+                                    dict(swa_lr=[0.05, 0.5], anneal_epochs=0)])
+def test_scheduler_from_torch_drops_in_for_swalr(steps_before: int, kwargs: dict[str, Any]) -> None:
+    """Every group anneals from its current lr (which the StepLR before it lowered, so not its initial_lr)
+    to its own swa_lr, and the momentum is left alone, as torch's SWALR does."""
+    from lrcore.adapters.torch import Scheduler
+
+    theirs, mine = _swalr_twins(steps_before)
+    swa = swa_utils.SWALR(theirs, **kwargs)
+    sched = Scheduler.from_torch(mine, "SWALR", **kwargs)
+    assert sched.momentum is None
+    for t in range(25):
+        for a, b in zip(theirs.param_groups, mine.param_groups, strict=True):
+            assert b["lr"] == pytest.approx(a["lr"], rel=1e-12), (t, a["lr"], b["lr"])
+            assert b["momentum"] == a["momentum"] == 0.9
+        theirs.step()
+        mine.step()
+        swa.step()
+        sched.step()
+
+
+def test_scheduler_from_torch_swalr_per_group_list_must_match_the_groups() -> None:
+    from lrcore.adapters.torch import Scheduler
+
+    _, mine = _swalr_twins(0)
+    with pytest.raises(ValueError, match="`swa_lr` must be one value or a list of 2"):
+        Scheduler.from_torch(mine, "SWALR", swa_lr=[0.1, 0.2, 0.3])

@@ -268,6 +268,26 @@ def _one_cycle_curve(
     return shift(curve, steps=-origin) if origin < 0 else curve
 
 
+def _swalr(w: str, lr: float, *, swa_lr: float, anneal_epochs: int = 10, anneal_strategy: str = "cos") -> Schedule:
+    """torch.optim.swa_utils.SWALR: from `lr` to swa_lr over anneal_epochs steps, then swa_lr:
+    ``lr + (swa_lr - lr) * f(min(t / anneal_epochs, 1))``, f(p) = (1 - cos(pi p)) / 2 or p.
+
+    `lr` is the group's lr when SWALR is built: SWALR anneals from the lr it finds there (which another
+    scheduler may have lowered), not from the group's "initial_lr".  torch recovers that starting lr
+    from the current one at every step (``(lr_t - alpha * swa_lr) / (1 - alpha)``); the closed form
+    equals its recursion to within that rounding.  anneal_epochs=0 gives swa_lr from the constructor's
+    own step on (torch steps it as step 1).
+    """
+    swa = check.number(w, "swa_lr", swa_lr, ge=0)
+    steps = check.count(w, "anneal_epochs", anneal_epochs)
+    strategy = check.choice(w, "anneal_strategy", anneal_strategy, ("cos", "linear"))
+    if steps == 0:
+        return constant(value=swa)
+    if strategy == "cos":
+        return cosine(init=lr, steps=steps, final=swa)
+    return linear(start=lr, end=swa, steps=steps)
+
+
 def _sequential_lr(w: str, lr: float, *, schedulers: Any, milestones: Any) -> Schedule:
     """SequentialLR: child i runs from milestone i-1, its own time restarting at 0 (``lr.join``).
 
@@ -465,6 +485,7 @@ _BUILDERS: dict[str, Callable[..., Schedule]] = {
     "CosineAnnealingWarmRestarts": _cosine_warm_restarts,
     "CyclicLR": _cyclic_lr,
     "OneCycleLR": _one_cycle_lr,
+    "SWALR": _swalr,
     "SequentialLR": _sequential_lr,
     "ChainedScheduler": _chained_scheduler,
 }
@@ -498,6 +519,10 @@ def _children(w: str, schedulers: Any) -> list[tuple[str, dict[str, Any]]]:
             raise check.fail(w, "schedulers", rule, schedulers, TypeError)
         if item[0] in ("SequentialLR", "ChainedScheduler"):
             raise check.fail(w, "schedulers", f"cannot nest {item[0]} (element {i})", schedulers)
+        if item[0] == "SWALR":
+            rule = (f"holds SWALR (element {i}), which anneals from the lr the schedulers before it leave; "
+                    "use lr.join([..., lr.from_torch('SWALR', lr_at_the_switch, ...)], boundaries) instead")
+            raise check.fail(w, "schedulers", rule, schedulers)
         # Validate every child up front, with its own name in the messages.
         _build(_child(w, i, str(item[0])), item[0], dict(item[1]), 1.0)
         out.append((item[0], dict(item[1])))
@@ -536,12 +561,13 @@ def from_torch(name: str, lr: float, *, part: str = "lr", **kwargs: Any) -> Sche
 
     ``s(t)`` equals ``optimizer.param_groups[0]["lr"]`` after construction and t calls of
     ``scheduler.step()``.  Names: ConstantLR, LinearLR, StepLR, MultiStepLR, ExponentialLR, PolynomialLR,
-    CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, and SequentialLR / ChainedScheduler
-    with ``schedulers=[(name, kwargs), ...]``.  LambdaLR, MultiplicativeLR, ReduceLROnPlateau and a custom
-    CyclicLR scale_fn raise ValueError naming the lrcore replacement.  Arguments torch rejects are rejected,
-    and so are some it accepts but that crash later or contradict its own closed form (each builder says
-    which).  OneCycleLR holds its last value from t = total_steps - 1 on, where torch extrapolates one more
-    step (t = total_steps) and then raises.
+    CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SWALR (from
+    ``torch.optim.swa_utils``; `lr` is the group's lr when it is built, which SWALR anneals from), and
+    SequentialLR / ChainedScheduler with ``schedulers=[(name, kwargs), ...]``.  LambdaLR, MultiplicativeLR,
+    ReduceLROnPlateau and a custom CyclicLR scale_fn raise ValueError naming the lrcore replacement.
+    Arguments torch rejects are rejected, and so are some it accepts but that crash later or contradict its
+    own closed form (each builder says which).  OneCycleLR holds its last value from t = total_steps - 1
+    on, where torch extrapolates one more step (t = total_steps) and then raises.
 
     ``part="momentum"`` gives instead the momentum torch writes into the param group (SGD's ``momentum``,
     Adam's ``betas[0]``), for the schedulers that cycle it: OneCycleLR (base_momentum=0.85,
