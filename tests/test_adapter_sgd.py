@@ -33,15 +33,17 @@ def _value_and_grad(a, b):
 
 
 def _torch_sgd(a, b, lrs, momentum, nesterov):
-    """The golden run: torch.optim.SGD in float64 with the lr set before each update."""
+    """The golden run: torch.optim.SGD in float64 with the lr (and a per-step momentum) set before each update."""
     import torch
 
     x = torch.zeros(a.shape[1], dtype=torch.float64, requires_grad=True)
     at, bt = torch.from_numpy(a), torch.from_numpy(b)
-    opt = torch.optim.SGD([x], lr=0.0, momentum=momentum, nesterov=nesterov)
+    momenta = np.broadcast_to(np.asarray(momentum, dtype=np.float64), lrs.shape)
+    opt = torch.optim.SGD([x], lr=0.0, momentum=float(momenta[0]), nesterov=nesterov)
     losses = []
-    for lr_t in lrs.tolist():
+    for lr_t, m_t in zip(lrs.tolist(), momenta.tolist(), strict=True):
         opt.param_groups[0]["lr"] = lr_t
+        opt.param_groups[0]["momentum"] = m_t
         opt.zero_grad()
         loss = 0.5 * ((at @ x - bt) ** 2).sum() / a.shape[0]
         loss.backward()
@@ -61,6 +63,27 @@ def test_numpy_and_numba_loops_equal_torch_sgd(problem, momentum, nesterov):
         np.testing.assert_allclose(x, x_ref, rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(losses, losses_ref, rtol=1e-10, atol=0)
     assert losses_nb[-1] < 0.1 * losses_nb[0]
+
+
+# One-cycle's momentum, 0.95 -> 0.85 -> 0.95 as torch's OneCycleLR cycles it, and one with steps at 0 between.
+CYCLED = lr.from_torch("OneCycleLR", 0.05, part="momentum", max_lr=0.05, total_steps=STEPS).array(STEPS)
+GAPPED = np.where(np.arange(STEPS) % 37 < 5, 0.0, CYCLED)  # torch skips the buffer at 0 and resumes the old one
+
+
+@pytest.mark.parametrize(("momentum", "nesterov"), [(CYCLED, False), (CYCLED, True), (GAPPED, False),
+                                                    (list(CYCLED), False)])
+def test_a_momentum_per_step_equals_torch_sgd_with_that_momentum_set_each_step(problem, momentum, nesterov):
+    a, b = problem
+    lrs = lr.one_cycle(peak=0.05, steps=STEPS).array(STEPS)
+    x_ref, losses_ref = _torch_sgd(a, b, lrs, momentum, nesterov)
+    x_np, losses_np = sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
+    x_nb, losses_nb = sgd.sgd_least_squares_numba(a, b, np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
+    for x, losses in ((x_np, losses_np), (x_nb, losses_nb)):
+        np.testing.assert_allclose(x, x_ref, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(losses, losses_ref, rtol=1e-10, atol=0)
+    # The per-step momentum is what ran: a constant one ends elsewhere.
+    x_const, _ = sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), lrs, momentum=0.9, nesterov=nesterov)
+    assert np.abs(x_const - x_np).max() > 1e-6
 
 
 def test_iterate_is_the_core_iterator():
@@ -120,3 +143,29 @@ def test_bad_arguments_are_named(problem):
         sgd.sgd_least_squares_numba(a, b, np.zeros(5), [0.1])
     with pytest.raises(ValueError, match="sgd_least_squares_numba: `A` must be a 2-d array"):
         sgd.sgd_least_squares_numba(b, b, np.zeros(6), [0.1])
+
+
+@pytest.mark.parametrize("loop", ["sgd_numpy", "sgd_least_squares_numba"])
+@pytest.mark.parametrize(("momentum", "nesterov", "error", "message"), [
+    (np.full(4, 0.9), False, ValueError,
+     "`momentum` must be a number or a 1-d array of length 3 (one per step, as lrs); its shape is (4,); got momentum="),
+    (np.full((3, 1), 0.9), False, ValueError, "1-d array of length 3 (one per step, as lrs); its shape is (3, 1)"),
+    ([0.9, 1.0, 0.9], False, ValueError, "`momentum` must hold numbers in [0, 1) (element 1 is 1.0); got momentum="),
+    ([0.9, -0.1, 0.9], False, ValueError, "`momentum` must hold numbers in [0, 1) (element 1 is -0.1)"),
+    ([0.9, 0.9, float("nan")], False, ValueError, "`momentum` must hold numbers in [0, 1) (element 2 is nan)"),
+    ([0.9, float("inf"), 0.9], False, ValueError, "`momentum` must hold numbers in [0, 1) (element 1 is inf)"),
+    (["0.9", "0.9", "0.9"], False, TypeError, "`momentum` must be a number or an array of numbers"),
+    ([True, False, True], False, TypeError, "`momentum` must be a number or an array of numbers"),
+    ("0.9", False, TypeError, "`momentum` must be a real number; got momentum='0.9'"),
+    (float("nan"), False, ValueError, "`momentum` must be finite; got momentum=nan"),
+    ([0.9, 0.0, 0.9], True, ValueError, "`nesterov` needs momentum > 0 at every step; got nesterov=True"),
+])
+def test_bad_momentum_is_named(problem, loop, momentum, nesterov, error, message):
+    a, b = problem
+    with pytest.raises(error) as caught:
+        if loop == "sgd_numpy":
+            sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), [0.1, 0.1, 0.1], momentum=momentum, nesterov=nesterov)
+        else:
+            sgd.sgd_least_squares_numba(a, b, np.zeros(6), [0.1, 0.1, 0.1], momentum=momentum, nesterov=nesterov)
+    text = str(caught.value)
+    assert text.startswith(f"{loop}: ") and message in text and "\n" not in text, text
