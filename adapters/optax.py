@@ -8,6 +8,11 @@ required, counts below it are exact and later ones hold ``s(steps - 1)``.  Value
 are float32 (each rounded once from float64), float64 under ``jax_enable_x64``; a
 schedule with a value that is not finite in that type (float32 overflows above about
 3.4e38) is refused with a ValueError, when built and again if the type changes.
+
+The values are weakly typed, as a Python float or optax's own schedules are: scheduled
+as ``b1``, ``momentum`` or ``weight_decay`` through ``optax.inject_hyperparams``, they
+take the parameters' dtype (bfloat16 parameters keep bfloat16 moments, float32 ones
+keep float32 state under ``jax_enable_x64``) instead of promoting the optimizer state.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lrcore import Schedule
+from lrcore import Schedule, resolve
 from lrcore._internal import check, require_finite, table
 
 try:
@@ -63,7 +68,9 @@ class TableSchedule:
             require_finite(self.values, dtype, where=WHERE, name="s", s=self.schedule)
             host = self.values if dtype == np.float64 else self.values.astype(dtype)
             with jax.ensure_compile_time_eval():  # a concrete array even when first called under jit
-                values = self._on_device[dtype] = jnp.asarray(host)
+                # Weakly typed, as jnp.full with a Python fill makes it: a value read from it adapts
+                # to the dtype it meets (inject_hyperparams casts it to the parameters').
+                values = self._on_device[dtype] = jnp.full(host.shape, 0.0).at[:].set(host)
         return values
 
     def __call__(self, count: Any) -> jax.Array:
@@ -80,16 +87,27 @@ class TableSchedule:
         return f"lrcore.adapters.optax.schedule({self.schedule!r}, size={self.size})"
 
 
-def schedule(s: Schedule, steps: int | None = None) -> TableSchedule:
-    """An ``optax.Schedule`` (count -> lr) equal to `s` at every integer count.
+def schedule(s: Schedule, steps: int | None = None, *, steps_per_epoch: float | None = None) -> TableSchedule:
+    """An ``optax.Schedule`` (count -> value) equal to `s` at every integer count.
 
-    `steps` is required when `s` has no finite horizon (periodic or unbounded kinds),
-    or when the horizon exceeds ``lrcore.adapters.sgd.MAX_TABLE``; it also caps the
-    table: counts from `steps` on hold ``s(steps - 1)``.  A value that is not finite
-    in the table's float type (float32 unless ``jax_enable_x64``) raises ValueError.
+    `steps` is the run's length in updates.  It is required when `s` has no finite
+    horizon (periodic or unbounded kinds), or when the horizon exceeds
+    ``lrcore.adapters.sgd.MAX_TABLE``; it also caps the table: counts from `steps` on
+    hold ``s(steps - 1)``.  A template (lengths such as "5%" or "3ep") is resolved with
+    ``lr.resolve(s, steps=steps, steps_per_epoch=steps_per_epoch)``; one that needs
+    what is not given raises ValueError naming the length and the argument (tokens or
+    samples: ``lr.resolve`` it first).  A value that is not finite in the table's float
+    type (float32 unless ``jax_enable_x64``) raises ValueError.  Any hyperparameter that
+    ``optax.inject_hyperparams`` takes can be scheduled with it: ``b1``, ``momentum``,
+    ``weight_decay`` as the learning rate.
     """
     if not isinstance(s, Schedule):
         raise check.fail(WHERE, "s", "must be an lrcore Schedule", s, TypeError)
+    if s.is_template:
+        try:
+            s = resolve(s, steps=steps, steps_per_epoch=steps_per_epoch)
+        except ValueError as err:
+            raise ValueError(f"{WHERE}: {str(err).removeprefix('resolve: ')}") from None
     values = table(s, steps, where=WHERE)
     require_finite(values, _float_type(), where=WHERE, name="s", s=s)  # here, not first inside a jit trace
     return TableSchedule(s, values)
