@@ -15,6 +15,7 @@ from ._kinds import (
     custom,
     cyclic,
     exponential,
+    growth,
     interpolate,
     inverse_sqrt,
     inverse_time,
@@ -31,6 +32,7 @@ from ._kinds import (
     step,
     stretch,
     tanh_decay,
+    untuned_warmup,
     warmup,
     wsd,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "from_timm",
     "from_torch",
     "from_json",
+    "growth",
     "interpolate",
     "inverse_sqrt",
     "inverse_time",
@@ -93,6 +96,7 @@ __all__ = [
     "suggest",
     "summary",
     "tanh_decay",
+    "untuned_warmup",
     "warmup",
     "wsd",
 ]

@@ -465,11 +465,34 @@ def tanh_decay(init: float, steps: float, final: float, lower: float, upper: flo
     return final + 0.5 * (init - final) * (1.0 - math.tanh(lower * (1.0 - r) + upper * r))
 
 
+# growth's h(u), beside the warmup shapes' codes
+SHAPE_LOG: Final = 4  # log(1 + u)
+SHAPE_SATURATING: Final = 5  # 1 - exp(-u)
+
+
+def growth(
+    start: float, rate: float, every: float, shape: float, staircase: float, has_end: float, end: float, t: float
+) -> float:
+    u = _floor_div(t, every) if staircase != 0.0 else t / every
+    if shape == SHAPE_LOG:
+        h = math.log1p(u)
+    elif shape == SHAPE_SATURATING:
+        h = -math.expm1(-u)  # 1 - exp(-u) without cancelling its digits at small u
+    else:
+        h = u
+    if rate == 0.0 or h == 0.0:
+        return start  # not 0 * inf where t / every overflows
+    v = start + rate * h
+    if has_end != 0.0:
+        v = min(v, end) if rate > 0.0 else max(v, end)
+    return min(v, BIG)  # an unbounded growth saturates at the largest float
+
+
 # The leaf formulas: a leaf's kind code is its position here, and ``_leaf`` calls it at
 # that code.  A new formula goes at the end of this tuple and gets its line in ``_leaf``.
 LEAVES = (
     constant, linear, step, multistep, exponential, inverse_time, polynomial, cosine, cosine_plain,
-    cosine_restarts, one_cycle, cyclic, piecewise_constant, interpolate, inverse_sqrt, wsd, tanh_decay,
+    cosine_restarts, one_cycle, cyclic, piecewise_constant, interpolate, inverse_sqrt, wsd, tanh_decay, growth,
 )
 CUSTOM = len(LEAVES)  # a Python function of t (pure-Python evaluation only)
 # The leaves whose array loop gets the parameters hoisted out (LLVM vectorises these).
@@ -522,6 +545,8 @@ def _leaf(prog, kind, o, t):
         )
     if kind == 16:
         return tanh_decay(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], t)
+    if kind == 17:
+        return growth(prog[o], prog[o + 1], prog[o + 2], prog[o + 3], prog[o + 4], prog[o + 5], prog[o + 6], t)
     return 0.0  # CUSTOM: programs with custom leaves never reach the compiled interpreters
 
 

@@ -1071,3 +1071,165 @@ def stretch(schedule: Schedule, factor: float) -> None:
 
 def _make_stretch(schedule: Schedule, factor: float) -> Schedule:
     return Schedule._make("stretch", (("schedule", schedule), ("factor", factor)))
+
+
+# ---------------------------------------------------------------------------
+# growth, and the untuned warmups encoded through it
+
+GROWTH_SHAPES = {"linear": K.SHAPE_LINEAR, "log": K.SHAPE_LOG, "saturating": K.SHAPE_SATURATING}
+
+
+def _growth_value(s: Schedule, t: float) -> float:
+    return K.growth(s["start"], s["rate"], s["every"], GROWTH_SHAPES[s["shape"]], float(s["staircase"]),
+                    float(s["end"] is not None), s["end"] or 0.0, t)
+
+
+def _growth_horizon(s: Schedule) -> float | None:
+    """Where the value reaches `end` (or, for "saturating", where 1 - exp(-u) rounds to 1 for good).
+
+    The crossing is estimated from the inverse of h and rounded outwards, then settled on the
+    formula itself: the formula never turns back, so from there on the value stays.
+    """
+    start, rate, end, shape = s["start"], s["rate"], s["end"], s["shape"]
+    if rate == 0.0 or end == start:
+        return 0.0
+    saturated = 38.0  # -expm1(-u) == 1.0 for every u >= 37.43
+    if end is None:
+        if shape != "saturating":
+            return None  # unbounded
+        u = saturated
+    else:
+        x = (end - start) / rate  # > 0: the h(u) at which the value meets end
+        if shape == "linear":
+            u = x
+        elif shape == "log":
+            u = math.expm1(x) if x < 709.0 else math.inf
+        else:
+            u = -math.log1p(-x) if x < 1.0 else saturated
+    if s["staircase"]:
+        u = math.ceil(u) if math.isfinite(u) else u
+    h = s["every"] * u
+    if not math.isfinite(h):
+        return None
+    # The value it settles at: end, or where "saturating" stops short of it, start + rate * 1.
+    final = start + rate if shape == "saturating" else math.inf
+    if end is not None:
+        final = min(final, end) if rate > 0.0 else max(final, end)
+    for _ in range(200):
+        if _growth_value(s, h) == final:
+            return h
+        h = math.nextafter(h * (1.0 + 1e-15), math.inf)
+    return None  # not settled within the float range: treated as unbounded
+
+
+@kind(
+    params=dict(
+        start=real("the value at t = 0", ge=0),
+        rate=real("the change per unit of h: > 0 grows, < 0 falls (towards `end`, which is then required)"),
+        every=length("the steps that make one unit of u = t / every", gt=0),
+        shape=choice("h(u)", *GROWTH_SHAPES),
+        staircase=flag("floor ``t / every``, so the value changes only at multiples of `every`"),
+        end=real(
+            "the ceiling (rate > 0, >= start) or floor (rate < 0, <= start) of the value",
+            ge=0, optional=True, default_doc="None, no bound",
+        ),
+    ),
+    formula=K.growth,
+    derive={
+        "shape": _code("shape", GROWTH_SHAPES),
+        "has_end": lambda s: s["end"] is not None,
+        "end": lambda s: s["end"] or 0.0,
+    },
+    horizon=_growth_horizon,
+    length=_none,
+    continuous=lambda s: not s["staircase"],
+    monotone=lambda s: 0 if s["rate"] == 0.0 else (1 if s["rate"] > 0.0 else -1),
+)
+def growth(
+    *,
+    start: float,
+    rate: float,
+    every: float = 1.0,
+    shape: str = "linear",
+    staircase: bool = False,
+    end: float | None = None,
+) -> None:
+    """``start + rate * h(t / every)``, bounded by `end`: h(u) = u ("linear"), log(1 + u) ("log") or
+    1 - exp(-u) ("saturating", which approaches ``start + rate``).
+
+    A "linear" growth without `end` grows without bound (DeepSpeed's LRRangeTest; `staircase` floors
+    ``t / every``); with `end` it is a ramp that holds `end`.  "log" is DeepSpeed's log warmup.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.growth(start=0.1, rate=0.1, every=10)
+        >>> s(0), s(10), round(s(95), 6)  # + 0.1 every 10 steps, for ever
+        (0.1, 0.2, 1.05)
+        >>> s = lr.growth(start=0.0, rate=0.2, every=10, staircase=True, end=0.5)
+        >>> [s(t) for t in (9, 10, 25, 40)], s.horizon  # 0.2 per 10 steps, up to end
+        ([0.0, 0.2, 0.4, 0.5], 30.0)
+    """
+    w = "growth"
+    if end is None and rate < 0.0:
+        raise check.fail(w, "rate", "must be >= 0 without `end` (a falling growth needs end as its floor)", rate)
+    if end is not None:
+        if rate > 0.0 and end < start:
+            raise check.fail(w, "end", f"must be >= start={start:g} when rate > 0 (it is a ceiling)", end)
+        if rate < 0.0 and end > start:
+            raise check.fail(w, "end", f"must be <= start={start:g} when rate < 0 (it is a floor)", end)
+
+
+UNTUNED_SHAPES = ("linear", "exponential")
+
+
+def untuned_period(beta2: float, shape: str) -> float:
+    """pytorch_warmup's warmup period, computed as it computes it: ``int(2.0 / (1.0 - beta2))`` for the
+    linear warmup, ``int(1.0 / (1.0 - beta2))`` for the exponential one (1999 and 999 at beta2=0.999,
+    since 1 - 0.999 rounds above 0.001)."""
+    return float(int((2.0 if shape == "linear" else 1.0) / (1.0 - beta2)))
+
+
+def _untuned_factor(s: Schedule) -> Schedule:
+    """The warmup factor at t, pytorch_warmup's omega at its step t: min(1, (t + 1) / period) or
+    1 - exp(-(t + 1) / period), as a growth over u = t / period."""
+    period = untuned_period(s["beta2"], s["shape"])
+    if s["shape"] == "linear":
+        return growth(start=1.0 / period, rate=1.0, every=period, end=1.0)
+    # 1 - exp(-(u + 1/period)) = (1 - exp(-1/period)) + exp(-1/period) * (1 - exp(-u))
+    first = 1.0 / period
+    return growth(start=-math.expm1(-first), rate=math.exp(-first), every=period, shape="saturating", end=1.0)
+
+
+def _untuned_lower(s: Schedule) -> Schedule:
+    return product(s["schedule"], _untuned_factor(s))
+
+
+@kind(
+    params=dict(
+        schedule=schedule("the schedule the warmup dampens"),
+        beta2=real("Adam's second-moment decay, which sets the warmup's length", ge=0, lt=1),
+        shape=choice("the warmup factor", *UNTUNED_SHAPES),
+    ),
+    lower=_untuned_lower,
+    horizon=lambda s: _untuned_lower(s).horizon,
+    length=lambda s: stated_length(_untuned_lower(s)),
+    continuous=_child("schedule", "continuous"),
+    monotone=lambda s: 1 if _child("schedule", "monotone")(s) in (0, 1) else None,
+)
+def untuned_warmup(schedule: Schedule, beta2: float = 0.999, shape: str = "linear") -> None:
+    """``schedule(t) * omega(t)``: pytorch_warmup's untuned warmups for Adam, ``UntunedLinearWarmup``
+    (``omega = min(1, (t + 1) / period)``, ``period = int(2 / (1 - beta2))``) and
+    ``UntunedExponentialWarmup`` (``omega = 1 - exp(-(t + 1) / period)``, ``period = int(1 / (1 - beta2))``).
+
+    t is lrcore's (updates already applied): pytorch_warmup dampens the lr of update t with its
+    ``last_step = t``, whose factor counts ``t + 1`` (the paper's 1-based step), so the first update
+    already gets ``schedule(0) / period``, not 0.
+
+    Example:
+        >>> import lrcore as lr
+        >>> s = lr.untuned_warmup(lr.constant(value=1.0))  # beta2=0.999: a 1999-step linear warmup
+        >>> s(0) == 1 / 1999, s(999) == 1000 / 1999, s(1998), s(5000)
+        (True, True, 1.0, 1.0)
+        >>> round(lr.untuned_warmup(lr.constant(value=1.0), shape="exponential")(998), 6)  # 1 - exp(-1)
+        0.632121
+    """
