@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import _validate as check
 from ._numba import njit
+from ._plateau import log_reduction
 from ._schedule import Schedule
 from ._suggest import check_options, run
 from ._table import MAX_TABLE, require_finite, table
@@ -18,6 +19,7 @@ __all__ = [
     "Schedule",
     "check",
     "check_options",
+    "log_reduction",
     "njit",
     "require_finite",
     "run",
