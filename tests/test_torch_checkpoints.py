@@ -25,6 +25,8 @@ SCHEDULES = [
     lr.custom(lambda t: 1.0 / (1.0 + t)),  # cannot be saved: None in the state, kept on loading
 ]
 MOMENTUM = lr.linear(start=0.95, end=0.85, steps=100)
+DECAY = lr.cosine(init=1e-2, steps=100)
+DAMPENING = [lr.constant(value=0.1), lr.linear(start=0.0, end=0.2, steps=50), lr.custom(lambda t: 0.1)]
 PLATEAU = lr.Plateau(factor=0.5, patience=2, cooldown=1, min_scale=0.01)
 GROUP_LRS = (0.05, 0.1, 0.2)
 
@@ -36,18 +38,21 @@ def _build(steps: int):
 
     params = [torch.nn.Parameter(torch.ones(2)) for _ in GROUP_LRS]
     opt = torch.optim.SGD([{"params": [p], "lr": g} for p, g in zip(params, GROUP_LRS, strict=True)], momentum=0.9)
-    sched = Scheduler(opt, SCHEDULES, relative=True, plateau=PLATEAU, momentum=MOMENTUM)
+    sched = Scheduler(opt, SCHEDULES, relative=True, plateau=PLATEAU, momentum=MOMENTUM, count="optimizer",
+                      hyper={"weight_decay": DECAY, "dampening": DAMPENING})
     for t in range(steps):
-        opt.step()
+        opt.step()  # advances t (count="optimizer")
         sched.step(1.0 if t > 3 else 2.0 - t / 10)  # improves, then plateaus: the scale drops
     return opt, sched
 
 
 def _snapshot(opt, sched) -> str:
     """Everything a load could change, as text."""
-    groups = [(g["lr"], g["momentum"], g.get("initial_lr")) for g in opt.param_groups]
+    groups = [(g["lr"], g["momentum"], g["weight_decay"], g["dampening"], g.get("initial_lr"))
+              for g in opt.param_groups]
     fields = (sched.state_dict(), sched.get_last_lr(), groups, sched.last_epoch, sched._step_count,
-              sched.schedules, sched.momentum, sched.plateau, sched.plateau_state, sched._unfed_at)
+              sched.schedules, sched.momentum, sched.hyper, sched.plateau, sched.plateau_state, sched._unfed_at,
+              sched.count, sched._count_hook is None)
     return repr(fields)
 
 
@@ -60,6 +65,17 @@ def _expected_lrs(state: dict) -> list[float]:
         s = SCHEDULES[i] if d is None else lr.from_dict(d)
         out.append(s(t) * scale * (base if state["relative"] else 1.0))
     return out
+
+
+def _expected_settings(state: dict) -> dict[str, list[float]]:
+    """The hyper settings a checkpoint describes: its schedules at its t (the built one where it holds None)."""
+    built = {"weight_decay": [DECAY] * len(GROUP_LRS), "dampening": DAMPENING}
+    if "hyper" not in state:
+        hyper = built
+    else:
+        hyper = {key: [built[key][i] if d is None else lr.from_dict(d) for i, d in enumerate(items)]
+                 for key, items in (state["hyper"] or {}).items()}
+    return {key: [s(state["t"]) for s in items] for key, items in hyper.items()}
 
 
 def _cases(state: dict) -> list[tuple[str, object, str | None]]:
@@ -142,6 +158,26 @@ def _cases(state: dict) -> list[tuple[str, object, str | None]]:
     for value in ("x", {"kind": "constant", "value": nan}, {"kind": "constant", "value": -0.5}):
         put("momentum.0", value, "momentum[0]")
     put("momentum", None, None)  # a checkpoint without momentum: the optimizer's momentum is left alone
+    put("hyper", None, None)  # no hyper schedules: the groups' settings are left as they are
+    drop("hyper", None)  # written before `hyper` existed: the built schedules stay
+    for value in ("x", 3, [], [state["hyper"]["weight_decay"]]):
+        put("hyper", value, "hyper")
+    for key in ("lr", "initial_lr", "momentum", "bogus", "nesterov", "params"):
+        put("hyper", {**state["hyper"], key: state["hyper"]["weight_decay"]}, "hyper")
+    for value in (None, "x", {}, state["hyper"]["weight_decay"][:2], state["hyper"]["weight_decay"] * 2):
+        put("hyper.weight_decay", value, "hyper['weight_decay']")
+    put("hyper.weight_decay.0", None, "hyper['weight_decay'][0]")  # saveable, so it cannot be left out
+    for value in ({"kind": "constant", "value": nan}, {"kind": "nope"}, 3):
+        put("hyper.weight_decay.1", value, "hyper['weight_decay'][1]")
+    put("hyper.weight_decay.2", {"kind": "constant", "value": 0.5}, None)
+    put("hyper.dampening.0", {"kind": "constant", "value": 0.25}, None)
+    put("hyper.dampening.2", {"kind": "constant", "value": 0.25}, None)  # replaces the custom one
+    put("hyper.weight_decay.0", {"kind": "custom"}, "hyper['weight_decay'][0]")
+    for value in ("step", "optimizer"):
+        put("count", value, None)
+    for value in ("x", None, 1, "Optimizer"):
+        put("count", value, "count")
+    drop("count", None)  # written before `count` existed: the built count stays
     for value in ("false", 1, None):
         put("sync", value, "sync")
     put("sync", False, None)
@@ -168,6 +204,7 @@ def main() -> dict:
     buffer.seek(0)
     state = torch.load(buffer, weights_only=True)
     assert state["plateau_state"]["scale"] < 1.0 and state["schedules"][2] is None
+    assert state["hyper"]["dampening"][2] is None and state["count"] == "optimizer"
     failures, counts = [], {"ok": 0, "refused": 0}
     uninterrupted = source.get_last_lr()
     for label, mutated, expect in _cases(state):
@@ -197,6 +234,12 @@ def main() -> dict:
         lrs = sched.get_last_lr()
         if [g["lr"] for g in opt.param_groups] != lrs or lrs != _expected_lrs(mutated):
             failures.append(f"{label}: lrs {lrs} != {_expected_lrs(mutated)}")
+        settings = _expected_settings(mutated)
+        got = {key: [g[key] for g in opt.param_groups] for key in settings}
+        if got != settings or set(sched.hyper) != set(settings):
+            failures.append(f"{label}: settings {got} != {settings}")
+        if sched.count != mutated.get("count", "optimizer") or (sched._count_hook is None) != (sched.count == "step"):
+            failures.append(f"{label}: count {sched.count} with hook {sched._count_hook}")
         if label == "unchanged" and lrs != uninterrupted:
             failures.append(f"unchanged: lrs {lrs} != the uninterrupted run's {uninterrupted}")
         if not all(math.isfinite(x) and x >= 0 for x in lrs):

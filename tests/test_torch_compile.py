@@ -5,6 +5,9 @@ Dynamo skips torch's lr_scheduler.py, so a torch scheduler costs one graph break
 recompiles; a traced lrcore step would break at the kernel call and recompile for every new lr.
 Each harness counts compiled frames (``CompileCounter``) for lrcore and for the torch scheduler
 that plays the same role, in one fresh process run with a timeout (compilation can stall).
+With ``count="optimizer"`` the scheduler advances in the optimizer's step post-hook, inside the
+compiled ``opt.step()``, and costs the same; ``hyper`` schedules cost what a momentum cycler does,
+and with tensor betas (filled in place) nothing recompiles.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import warnings
 STEPS = 20
 
 
-def _harness(make_sched, lr0, *, metric=False, adam=True):
+def _harness(make_sched, lr0, *, metric=False, adam=True, betas=(0.9, 0.999)):
     """(compiled frame count, lr and momentum of group 0 after each of STEPS compiled steps)."""
     import torch
     from torch._dynamo.testing import CompileCounter
@@ -26,7 +29,7 @@ def _harness(make_sched, lr0, *, metric=False, adam=True):
     counter = CompileCounter()
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 1)
-    opt = (torch.optim.Adam(model.parameters(), lr=lr0, betas=(0.9, 0.999)) if adam
+    opt = (torch.optim.Adam(model.parameters(), lr=lr0, betas=betas) if adam
            else torch.optim.SGD(model.parameters(), lr=lr0, momentum=0.9))
     sched = make_sched(opt)
 
@@ -88,16 +91,22 @@ def main() -> dict:
     for name, lr0 in (("float", 0.01), ("tensor", torch.tensor(0.01))):
         for adam in (True, False):
             fresh = lambda lr0=lr0: lr0.clone() if isinstance(lr0, torch.Tensor) else lr0  # noqa: E731
+            key = "beta1" if adam else "momentum"
             runs = results[f"{name}-{'Adam' if adam else 'SGD'}"] = {
                 "one_cycle": _harness(one_cycle, fresh(), adam=adam),
                 "momentum": _harness(lambda o: Scheduler(o, s, momentum=m), fresh(), adam=adam),
+                "hyper": _harness(lambda o, key=key: Scheduler(o, s, hyper={key: m}), fresh(), adam=adam),
             }
             if adam:  # the lr alone: SGD compiles alike
                 runs["torch"] = _harness(cosine_lr, fresh())
                 runs["lrcore"] = _harness(lambda o: Scheduler(o, s), fresh())
+                runs["count"] = _harness(lambda o: Scheduler(o, s, count="optimizer"), fresh())
                 runs["reduce"] = _harness(reduce_lr, fresh(), metric=True)
                 runs["plateau"] = _harness(lambda o: Scheduler(o, lr.constant(value=0.01), plateau=plateau), fresh(),
                                            metric=True)
+    tensor_betas = (torch.tensor(0.9), torch.tensor(0.999))
+    results["tensor-betas"] = _harness(lambda o: Scheduler(o, s, hyper={"beta1": m}, count="optimizer"),
+                                       torch.tensor(0.01), betas=tensor_betas)
     results["observe"] = [_frames(lambda o: Scheduler(o, lr.constant(value=0.01), plateau=plateau),
                                   lambda sched, saved: sched.observe(1.0)),
                           _frames(reduce_lr, lambda sched, saved: sched.step(1.0))]
@@ -121,20 +130,26 @@ def test_compiled_step_graph_count_equals_torch_schedulers_and_lrs_stay_exact():
         # Each step's lr is s(t) exactly: a float lr as is, a tensor lr rounded to float32.
         exact = (lambda x: x) if key.startswith("float") else (lambda x: torch.tensor(x).item())
         want = [exact(s(t + 1)) for t in range(STEPS)]
-        frames, seen = runs["momentum"]
-        assert frames == runs["one_cycle"][0], (key, frames, runs["one_cycle"][0])  # torch's momentum cycler
-        assert [row[0] for row in seen] == want, key
-        assert [row[1] for row in seen] == [m(t + 1) for t in range(STEPS)], key
+        for cycler in ("momentum", "hyper"):
+            frames, seen = runs[cycler]
+            assert frames == runs["one_cycle"][0], (key, cycler, frames, runs["one_cycle"][0])  # torch's cycler
+            assert [row[0] for row in seen] == want, (key, cycler)
+            assert [row[1] for row in seen] == [m(t + 1) for t in range(STEPS)], (key, cycler)
         if "lrcore" not in runs:
             continue
-        frames, seen = runs["lrcore"]
-        assert frames == runs["torch"][0], (key, frames, runs["torch"][0])
-        assert [row[0] for row in seen] == want, key
+        for counted in ("lrcore", "count"):
+            frames, seen = runs[counted]
+            assert frames == runs["torch"][0], (key, counted, frames, runs["torch"][0])
+            assert [row[0] for row in seen] == want, (key, counted)
         # A flat metric: the plateau reduces as ReduceLROnPlateau does, 0.01 * 0.5 ** k.
         frames, seen = runs["plateau"]
         assert frames == runs["reduce"][0], (key, frames, runs["reduce"][0])
         assert [row[0] for row in seen] == [row[0] for row in runs["reduce"][1]], key
         assert min(row[0] for row in seen) < 0.01 / 8, key
+    # A tensor lr and tensor betas, both filled in place: one graph for the whole run.
+    frames, seen = results["tensor-betas"]
+    assert frames == results["tensor-Adam"]["torch"][0] == 1, frames
+    assert [row[1] for row in seen] == [torch.tensor(m(t + 1)).item() for t in range(STEPS)]
     assert results["observe"][0] == results["observe"][1], results["observe"]
     assert results["load_state_dict"][0] == results["load_state_dict"][1], results["load_state_dict"]
 
