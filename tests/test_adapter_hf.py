@@ -7,6 +7,7 @@ from torch's own ReduceLROnPlateau fed the same eval losses.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -49,18 +50,30 @@ class Record(transformers.TrainerCallback):
 
     def __init__(self) -> None:
         self.lrs: dict[int, float] = {}
+        self.reporters = (Reporter(), Reporter())  # listed before and after the PlateauCallbacks
 
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         self.lrs[state.global_step] = optimizer.param_groups[0]["lr"]
 
 
-def _trainer(out, callback=True, metric="eval_loss", resume=None, steps=STEPS):
+class Reporter(transformers.TrainerCallback):
+    """What a reporting callback (TensorBoard, W&B) receives in on_log."""
+
+    def __init__(self) -> None:
+        self.logs: list[dict] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self.logs.append(dict(logs))
+
+
+def _trainer(out, callback=True, metric="eval_loss", resume=None, steps=STEPS, feeders=1):
     transformers.set_seed(0)
     model = Regression()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sched = Scheduler(opt, S, plateau=lr.Plateau(patience=PATIENCE, factor=FACTOR))
     record = Record()
-    callbacks = [record] + ([PlateauCallback(sched, metric=metric)] if callback else [])
+    feeding = [PlateauCallback(sched, metric=metric) for _ in range(feeders)] if callback else []
+    callbacks = [record, record.reporters[0], *feeding, record.reporters[1]]
     train, flat = _data()
     args = transformers.TrainingArguments(
         output_dir=str(out), use_cpu=True, report_to=[], disable_tqdm=True, seed=0, max_steps=steps,
@@ -78,15 +91,34 @@ def _eval_losses(trainer) -> dict[int, float]:
     return {row["step"]: row["eval_loss"] for row in trainer.state.log_history if "eval_loss" in row and row["step"]}
 
 
+class Logged(logging.Handler):
+    """The records of the "lrcore" logger while it is attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=UNFED)
-        return _trainer(tmp_path_factory.mktemp("full"))
+    logged, logger = Logged(), logging.getLogger("lrcore")
+    level = logger.level
+    logger.addHandler(logged)
+    logger.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=UNFED)
+            return (*_trainer(tmp_path_factory.mktemp("full")), logged.records)
+    finally:
+        logger.removeHandler(logged)
+        logger.setLevel(level)
 
 
 def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(full):
-    trainer, sched, record = full
+    trainer, sched, record, _ = full
     assert [row["step"] for row in trainer.state.log_history if "eval_loss" in row][0] == 0  # eval_on_start ran
     evals = _eval_losses(trainer)
     assert sorted(evals) == list(range(EVERY, STEPS + 1, EVERY)) and set(evals.values()) == {1.0}
@@ -105,7 +137,7 @@ def test_the_plateau_reduces_on_a_flat_eval_loss_and_every_lr_is_s_times_scale(f
 
 
 def test_the_checkpoint_holds_the_plateau_counters_and_resume_is_exact(full, tmp_path):
-    trainer, sched, record = full
+    trainer, sched, record, _ = full
     checkpoint = os.path.join(trainer.args.output_dir, f"checkpoint-{SAVE}")
     saved = torch.load(os.path.join(checkpoint, "scheduler.pt"), weights_only=True)
     ref, _ = torch_plateau([v for k, v in _eval_losses(trainer).items() if k <= SAVE], factor=FACTOR, patience=PATIENCE)
@@ -122,10 +154,58 @@ def test_the_checkpoint_holds_the_plateau_counters_and_resume_is_exact(full, tmp
 
 
 def test_only_evaluations_while_training_are_fed(full):
-    trainer, sched, _ = full
+    trainer, sched, _, _ = full
     before = sched.plateau_state
     trainer.evaluate()  # e.g. a final evaluation on a test set: Trainer's own plateau ignores it too
     assert sched.plateau_state == before
+
+
+def test_each_log_has_the_plateau_scale_beside_the_lr_and_each_reduction_is_logged(full):
+    trainer, sched, record, records = full
+    evals = _eval_losses(trainer)
+    _, scales = torch_plateau(evals.values(), factor=FACTOR, patience=PATIENCE)
+
+    def scale(t):  # the scale the update at t used: evaluations after updates k <= t
+        return ([1.0] + [s for k, s in zip(evals, scales, strict=True) if k <= t])[-1]
+
+    rows = [row for row in trainer.state.log_history if "learning_rate" in row]
+    assert len(rows) == STEPS  # logging_steps=1: a row per update, logged before that step's evaluation
+    for row in rows:
+        t = row["step"] - 1
+        assert row["lr_scale"] == scale(t) and row["learning_rate"] == S(t) * row["lr_scale"], row
+    assert "lr_scale" not in [k for row in trainer.state.log_history if "eval_loss" in row for k in row]
+    # A reporter listed after the callback receives it; one listed before (as report_to's are) does not.
+    before, after = ([row for row in r.logs if "learning_rate" in row] for r in record.reporters)
+    assert [row["lr_scale"] for row in after] == [row["lr_scale"] for row in rows]
+    assert all("lr_scale" not in row for row in before) and len(before) == STEPS
+    # One INFO record per reduction, at the update count of the evaluation that made it.
+    reductions = [(k, s) for k, s, before in zip(evals, scales, [1.0, *scales], strict=False) if s < before]
+    assert len(reductions) >= 3
+    assert [r.getMessage() for r in records] == [
+        f"Scheduler: step {k}: plateau reducing the lr scale to {s:.6g} (metric 1, best 1)" for k, s in reductions]
+    assert {(r.name, r.levelname) for r in records} == {("lrcore", "INFO")}
+
+
+def test_a_second_plateau_callback_on_the_same_scheduler_is_refused_at_train_begin(tmp_path):
+    # Both would feed each evaluation: with patience 1, every evaluation would count twice.
+    with pytest.raises(ValueError, match=r"^hf.PlateauCallback: `scheduler` is fed by another PlateauCallback in "
+                                         r"this run, which would feed the plateau each evaluation twice: keep one "
+                                         r"per scheduler; got scheduler='Scheduler'$"):
+        _trainer(tmp_path, feeders=2)
+
+
+def test_the_same_callback_may_train_again(full):
+    trainer, sched, _, _ = full
+    callback = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, PlateauCallback))
+    other = PlateauCallback(sched)
+    for _ in range(2):  # a second train() of the same Trainer: a new state, the same feeder
+        state = transformers.TrainerState()
+        callback.on_train_begin(trainer.args, state, None, lr_scheduler=sched)
+    with pytest.raises(ValueError, match="is fed by another PlateauCallback"):
+        other.on_train_begin(trainer.args, state, None, lr_scheduler=sched)
+    other.on_train_begin(trainer.args, transformers.TrainerState(), None, lr_scheduler=sched)  # a new run takes over
+    for cb in (callback, other):
+        cb.on_train_end(trainer.args, state, None)
 
 
 def test_without_the_callback_trainer_never_feeds_the_plateau_and_the_scheduler_warns(tmp_path):
