@@ -185,6 +185,37 @@ def test_misconfigurations_fail_at_fit_start_or_first_validation(module, callbac
     assert module.sched.plateau is None or module.sched.plateau_state.count == 0
 
 
+def test_a_second_plateau_callback_on_the_same_scheduler_is_refused_at_fit_start(tmp_path):
+    # Both would feed each validation: with patience 0, 3 validations would make 6 reductions.
+    module = Regression("step", monitor=None)
+    with pytest.raises(ValueError, match=r"^lightning.PlateauCallback: `scheduler` is fed by another PlateauCallback "
+                                         r"in this run, which would feed the plateau each evaluation twice: keep one "
+                                         r"per scheduler; got scheduler='Scheduler'$"):
+        _fit(module, tmp_path, [PlateauCallback("val_loss"), PlateauCallback("val_loss")], epochs=1)
+    assert module.lrs == {} and module.sched.plateau_state.count == 0  # refused before the first update
+
+
+class TrainLogged(Regression):
+    """Logs "val_loss" from training_step only; validation logs another name."""
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("val_loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val_mse", self._loss(batch))
+
+
+def test_a_monitor_that_only_training_logged_is_refused_after_the_first_validation(tmp_path):
+    module = TrainLogged("step", monitor=None)
+    with pytest.raises(ValueError, match=r"^lightning.PlateauCallback: `monitor` must name a metric logged in "
+                                         r"validation \(logged: val_mse\); got monitor='val_loss'$"):
+        _fit(module, tmp_path, [PlateauCallback("val_loss")], epochs=1)
+    assert module.sched.plateau_state.count == 0  # the training value was never fed
+    assert len(module.lrs) == VAL_EVERY  # it stopped at the first validation
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match=r"^lightning.PlateauCallback: `monitor` must be the name .*got monitor=3"):
         PlateauCallback(3)
