@@ -261,6 +261,8 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
         warnings.filterwarnings("error", message=UNFED)
         exec(compile(code, "README.md", "exec"), namespace)
     sched = namespace["sched"]
+    assert sched.schedules == [lr.resolve(namespace["s"], steps=300)]  # "10%" of the Trainer's 300 steps: 30
+    assert sched.schedules[0] == lr.warmup(lr.cosine(init=3e-4, steps=270), steps=30)
     assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # evaluated every 50 steps, each fed
     assert sched.plateau_state.scale < 1  # the flat eval loss lowered the lr
     saved = torch.load(tmp_path / "out" / "checkpoint-300" / "scheduler.pt", weights_only=True)

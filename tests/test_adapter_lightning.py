@@ -237,4 +237,5 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
         warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers).*")
         exec(compile(code, "README.md", "exec"), namespace)
     sched = namespace["trainer"].lr_scheduler_configs[0].scheduler
+    assert sched.schedules == [lr.warmup(lr.cosine(init=3e-4, steps=270), steps=30)]  # of max_steps=300
     assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # validated every 50 steps, each fed

@@ -413,7 +413,7 @@ def _readme_torch_blocks() -> list[str]:
 
 
 def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
-    loop, compiled, _ = _readme_torch_blocks()
+    loop, _, _, _, compiled, _ = _readme_torch_blocks()
     monkeypatch.chdir(tmp_path)
     scope: dict = {}  # each block in a namespace of its own: it needs nothing from another
     exec(loop, scope)
@@ -434,6 +434,33 @@ def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
     opt, sched = scope["opt"], scope["sched"]
     assert sched.last_epoch == 10 and sched.schedules == [lr.cosine(init=0.01, steps=100)]
     assert opt.param_groups[0]["lr"].item() == torch.tensor(lr.cosine(init=0.01, steps=100)(10)).item()
+
+
+def test_readme_units_amp_and_hyper_snippets_run(capsys):
+    _, units, amp, hyper, _, _ = _readme_torch_blocks()
+    scope: dict = {}
+    exec(units, scope)
+    sched = scope["sched"]
+    assert sched.schedules == [lr.resolve(scope["s"], steps=2_000)] == [lr.warmup(lr.cosine(init=3e-4, steps=1900),
+                                                                                  steps=100)]
+    assert capsys.readouterr().out.strip() == repr(sched.schedules[0]) == units.split("# ")[-1].strip()
+
+    scope = {}
+    exec(amp, scope)
+    sched, scaler = scope["sched"], scope["scaler"]
+    assert scaler.is_enabled() and sched.count == "optimizer"
+    assert sched.last_epoch == 25  # 100 step() calls, 25 updates
+    assert scope["opt"].param_groups[0]["lr"] == lr.cosine(init=0.1, steps=25)(25)
+
+    scope = {}
+    exec(hyper, scope)
+    sched, group = scope["sched"], scope["opt"].param_groups[0]
+    assert (group["weight_decay"], group["betas"][0]) == (0.1, 0.85)
+    for _ in range(500):
+        scope["opt"].step()
+        sched.step()
+    assert group["weight_decay"] == lr.cosine(init=0.1, steps=1_000, final=0.01)(500)
+    assert group["betas"] == (lr.linear(start=0.85, end=0.95, steps=1_000)(500), 0.999)
 
 
 def test_readme_ddp_snippet_runs_under_torchrun_with_identical_lrs(tmp_path):
