@@ -45,10 +45,11 @@ from ._serialize import from_dict, from_json
 from ._steps import iterate, summary
 from ._suggest import Suggestion, suggest
 from ._units import resolve
-from .convert import from_hf, from_keras, from_optax, from_timm, from_torch
+from .convert import from_deepspeed, from_hf, from_keras, from_optax, from_timm, from_torch
 
 _PARSE_NAMES.update(
-    from_torch=from_torch, from_optax=from_optax, from_keras=from_keras, from_hf=from_hf, from_timm=from_timm
+    from_torch=from_torch, from_optax=from_optax, from_keras=from_keras, from_hf=from_hf, from_timm=from_timm,
+    from_deepspeed=from_deepspeed,
 )
 
 __version__ = "0.1.0"
@@ -66,6 +67,7 @@ __all__ = [
     "custom",
     "cyclic",
     "exponential",
+    "from_deepspeed",
     "from_dict",
     "from_hf",
     "from_keras",

@@ -32,6 +32,7 @@ from ._schedule import Schedule
 from ._serialize import from_json
 from ._steps import COLUMNS, scan
 from ._units import resolve
+from .convert import from_deepspeed
 
 DEFAULT_SPEC = "warmup(cosine(init=0.1, steps=900, final=0.001), steps=100)"
 SUMMARY_KEYS = ("min", "max", "final", "argmax", "mean", "sum", "sum_sq")
@@ -44,7 +45,8 @@ SPEC is either a schedule expression, the form repr(schedule) prints, such as
   "warmup(cosine(init=0.1, steps=900), steps=100)"   "step(init=0.1, step_size=30) * 0.5"
   "from_torch('OneCycleLR', 0.1, max_lr=0.1, total_steps=1000)"
 or the path of a JSON file written by schedule.to_json() (or inline JSON text
-starting with '{'). An existing file wins; text without '(' is taken as a path.
+starting with '{'), or a DeepSpeed config (ds_config.json: its "scheduler" entry,
+with its optimizer's lr). An existing file wins; text without '(' is a path.
 
 --steps N covers t = 0 ... N-1 (t = optimizer updates already applied). By
 default N is the schedule's natural length, rounded up (the largest one with
@@ -301,17 +303,29 @@ def _load(spec: str) -> Schedule:
     if _is(path.is_file):
         try:
             text = path.read_text(encoding="utf-8")
-            return from_json(text)
+            return _from_text(text)
         except (OSError, ValueError, TypeError) as err:
             raise CliError(f"{spec}: {err}") from None
     stripped = spec.strip()
     if stripped.startswith("{"):
-        return from_json(stripped)
+        return _from_text(stripped)
     if "(" not in stripped:
         if _is(path.is_dir):
             raise CliError(f"SPEC {_name(spec)} is a folder, not a JSON file")
         raise CliError(f"SPEC {_name(spec)}: no such file (nor an expression such as 'cosine(init=0.1, steps=1000)')")
     return parse(stripped)
+
+
+def _from_text(text: str) -> Schedule:
+    """JSON from ``Schedule.to_json``, or a DeepSpeed config: a dict with a "scheduler" key (and no "kind"),
+    read by ``lr.from_deepspeed`` with its optimizer's lr."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return from_json(text)  # which words what it cannot read
+    if isinstance(data, dict) and "scheduler" in data and "kind" not in data:
+        return from_deepspeed(data)
+    return from_json(text)
 
 
 def default_steps(specs: Sequence[str], schedules: Sequence[Schedule]) -> int:
