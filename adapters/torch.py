@@ -108,7 +108,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         run = ckpt.run_size(W, steps=steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step,
                             samples_per_step=samples_per_step)
         self.pending = ckpt.unresolved(self, run, defer=self._defer_units)
-        self.run = run
+        self._run_size = run
         self.factors = [float(g.get("initial_lr", g["lr"])) if self.relative else 1.0 for g in groups]
         self.sync = check.flag(W, "sync", sync)
         self._arm_unfed_warning()
@@ -191,12 +191,12 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         self._unfed_warned, self._unfed_at = True, ckpt.NEVER
         warnings.warn(ckpt.unfed_message(self.last_epoch), UserWarning, stacklevel=4)  # the caller of step()
 
-    def _resolve(self, run: dict[str, float | None]) -> None:
-        """Resolve the lengths still in units ("5%") with the run's size; sets the groups for the current t."""
-        self.run = {**run, **{k: v for k, v in self.run.items() if v is not None}}
-        ckpt.unresolved(self, self.run, defer=False)
-        self.pending = False
-        if self._pending_guard is not None:
+    def _resolve(self, run: dict[str, float | None], *, defer: bool = False) -> None:
+        """Resolve the lengths still in units ("5%") with the run's size (the quantities given at construction
+        first); sets the groups for the current t.  With `defer`, lengths the run cannot resolve yet wait."""
+        self._run_size = {**run, **{k: v for k, v in self._run_size.items() if v is not None}}
+        self.pending = ckpt.unresolved(self, self._run_size, defer=defer)
+        if not self.pending and self._pending_guard is not None:
             self._pending_guard.remove()
             self._pending_guard = None
         self._arm_unfed_warning()
@@ -256,7 +256,7 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
         self.last_epoch = new.t
         self._step_count = self.last_epoch + 1
         self._set_count(new.counting)
-        self._resolve({})  # the saved schedules are in updates: nothing waits for the run any more
+        self._resolve({}, defer=self._defer_units)  # saved schedules are in updates; a built one may still wait
 
     _eager_load_state_dict = torch._disable_dynamo(load_state_dict)
 
