@@ -34,7 +34,7 @@ MAX_STAIRS = 100_000  # pieces one staircase of a OneCycle half may take
 
 
 def _auto(w: str, name: str, value: Any) -> None:
-    if value == "auto":
+    if isinstance(value, str) and value == "auto":
         raise check.fail(w, name, "is 'auto', which the Hugging Face Trainer fills in; give the number", value)
 
 
