@@ -10,6 +10,7 @@ every argument already checked.  The formulas themselves live once, in ``_kernel
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -1085,19 +1086,19 @@ def _growth_value(s: Schedule, t: float) -> float:
 
 
 def _growth_horizon(s: Schedule) -> float | None:
-    """Where the value reaches `end` (or, for "saturating", where 1 - exp(-u) rounds to 1 for good).
+    """The smallest t from which the value stays: where it reaches `end`, or where "saturating" stops
+    moving (1 - exp(-u) rounds to 1 by u = 37.43, and start + rate * h may settle sooner).
 
-    The crossing is estimated from the inverse of h and rounded outwards, then settled on the
-    formula itself: the formula never turns back, so from there on the value stays.
+    The formula never turns back, so the value at a later time settles it; the time itself is then the
+    smallest float with that value, found by bisection on the formula.
     """
     start, rate, end, shape = s["start"], s["rate"], s["end"], s["shape"]
     if rate == 0.0 or end == start:
         return 0.0
-    saturated = 38.0  # -expm1(-u) == 1.0 for every u >= 37.43
     if end is None:
         if shape != "saturating":
             return None  # unbounded
-        u = saturated
+        u = 38.0
     else:
         x = (end - start) / rate  # > 0: the h(u) at which the value meets end
         if shape == "linear":
@@ -1105,21 +1106,31 @@ def _growth_horizon(s: Schedule) -> float | None:
         elif shape == "log":
             u = math.expm1(x) if x < 709.0 else math.inf
         else:
-            u = -math.log1p(-x) if x < 1.0 else saturated
-    if s["staircase"]:
-        u = math.ceil(u) if math.isfinite(u) else u
-    h = s["every"] * u
-    if not math.isfinite(h):
-        return None
-    # The value it settles at: end, or where "saturating" stops short of it, start + rate * 1.
-    final = start + rate if shape == "saturating" else math.inf
-    if end is not None:
-        final = min(final, end) if rate > 0.0 else max(final, end)
-    for _ in range(200):
-        if _growth_value(s, h) == final:
-            return h
-        h = math.nextafter(h * (1.0 + 1e-15), math.inf)
-    return None  # not settled within the float range: treated as unbounded
+            u = -math.log1p(-x) if x < 1.0 else 38.0
+    later = s["every"] * (math.ceil(u) + 1.0) * 2.0 if math.isfinite(u) else math.inf
+    if not math.isfinite(later):
+        return None  # past the float range: it never settles at a float time
+    final = _growth_value(s, later)
+    if _growth_value(s, 0.0) == final:
+        return 0.0
+    # The smallest t with the final value, between 0 (not yet) and `later`, on the floats' order.
+    lo, hi = 0, _bits(later)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _growth_value(s, _float(mid)) == final:
+            hi = mid
+        else:
+            lo = mid
+    return _float(hi)
+
+
+def _bits(x: float) -> int:
+    """A float >= 0 as an int, in the same order."""
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+def _float(n: int) -> float:
+    return struct.unpack("<d", struct.pack("<q", n))[0]
 
 
 @kind(
