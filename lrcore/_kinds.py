@@ -1201,14 +1201,12 @@ def untuned_period(beta2: float, shape: str) -> float:
 
 
 def _untuned_factor(s: Schedule) -> Schedule:
-    """The warmup factor at t, pytorch_warmup's omega at its step t: min(1, (t + 1) / period) or
-    1 - exp(-(t + 1) / period), as a growth over u = t / period."""
+    """The warmup factor at t, pytorch_warmup's at its step t: min(1, (t + 1) / period) or
+    1 - exp(-(t + 1) / period), a growth in u = (t + 1) / period (a shift by the one step)."""
     period = untuned_period(s["beta2"], s["shape"])
     if s["shape"] == "linear":
-        return growth(start=1.0 / period, rate=1.0, every=period, end=1.0)
-    # 1 - exp(-(u + 1/period)) = (1 - exp(-1/period)) + exp(-1/period) * (1 - exp(-u))
-    first = 1.0 / period
-    return growth(start=-math.expm1(-first), rate=math.exp(-first), every=period, shape="saturating", end=1.0)
+        return shift(growth(start=0.0, rate=1.0, every=period, end=1.0), steps=1.0)
+    return shift(growth(start=0.0, rate=1.0, every=period, shape="saturating"), steps=1.0)
 
 
 def _untuned_lower(s: Schedule) -> Schedule:
