@@ -1,6 +1,7 @@
 """What the Keras adapter gets back after a restart, checked before it is used.
 
-A `Schedule`'s config (``model.save``/``load_model``) holds the lrcore schedule, `steps`,
+A `Schedule`'s config (``model.save``/``load_model``) holds the lrcore schedule (a template
+keeps its lengths as written, with the `steps` and `steps_per_epoch` that resolve them), `steps`,
 `scale` and the plateau state; `PlateauSaver` puts the scale and plateau state into the
 optimizer's weights, which ``keras.callbacks.BackupAndRestore`` and ``save_weights`` write
 and ``load_weights`` reads back.  Either way a wrong value raises a one-line
@@ -16,7 +17,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from lrcore import PlateauState, from_dict
+from lrcore import PlateauState, from_dict, resolve
 from lrcore import Schedule as LRSchedule
 from lrcore._internal import check, table
 
@@ -24,14 +25,32 @@ SAVER = "lrcore_plateau_state"  # the optimizer attribute; Keras saves it under 
 # With the schedule's scale, what a PlateauCallback resumes from; epoch: the last one it saw.
 FIELDS = ("best", "num_bad", "cooldown", "count", "epoch")
 REQUIRED = ("schedule", "steps", "scale")
+LENGTHS = ("steps_per_epoch", "tokens_per_step", "samples_per_step")  # what resolves a template, with steps
+OPTIONAL = (*LENGTHS, "plateau_state")  # absent from configs saved before they existed
 
 Plateau = tuple[PlateauState, int]  # the state and the epoch of its last update
 
 
-def table_values(where: str, name: str, s: Any, steps: Any) -> np.ndarray:
-    """The lookup table of `s` in Keras' float type; `table` refuses a value not finite there."""
+def table_values(where: str, name: str, s: Any, steps: Any, lengths: dict[str, Any]) -> np.ndarray:
+    """The lookup table of `s` in Keras' float type; `table` refuses a value not finite there.
+
+    A template is resolved first, with `steps` (the run's updates) and `lengths` (`LENGTHS`);
+    one that needs what is not given raises ValueError naming the length and the argument."""
+    for key, value in lengths.items():
+        if value is not None:
+            check.number(where, key, value, gt=0)
+    if isinstance(s, LRSchedule) and s.is_template:
+        s = resolved(where, s, steps=None if steps is None else check.count(where, "steps", steps), **lengths)
     dtype = np.dtype(keras.config.floatx())
     return table(s, steps, dtype=dtype if dtype == np.float32 else np.float64, where=where, name=name)
+
+
+def resolved(where: str, s: LRSchedule, **lengths: Any) -> LRSchedule:
+    """``lr.resolve(s, **lengths)``, its errors worded for `where`."""
+    try:
+        return resolve(s, **lengths)
+    except ValueError as err:
+        raise ValueError(f"{where}: {str(err).removeprefix('resolve: ')}") from None
 
 
 def scale(where: str, value: Any, values: np.ndarray) -> float:
@@ -77,17 +96,17 @@ def plateau_config(state: Plateau | None) -> dict[str, Any] | None:
             "count": state[0].count, "epoch": state[1]}
 
 
-def read_config(config: Any) -> tuple[LRSchedule, Any, Any, Any]:
-    """The lrcore schedule and the raw steps, scale and plateau state of a `Schedule` config."""
+def read_config(config: Any) -> tuple[LRSchedule, Any, dict[str, Any], Any, Any]:
+    """The lrcore schedule and the raw steps, `LENGTHS`, scale and plateau state of a `Schedule` config."""
     where = "keras.Schedule.from_config"
     if not isinstance(config, dict):
         raise check.fail(where, "config", "must be a dict (from get_config)", config, TypeError)
     missing = [key for key in REQUIRED if key not in config]
     if missing:
         raise ValueError(f"{where}: `{missing[0]}` is missing from the config; got keys {sorted(map(str, config))}")
-    extra = [key for key in config if key not in (*REQUIRED, "plateau_state")]
+    extra = [key for key in config if key not in (*REQUIRED, *OPTIONAL)]
     if extra:
-        rule = f"is not a config key (the keys are {', '.join(REQUIRED)}, plateau_state)"
+        rule = f"is not a config key (the keys are {', '.join((*REQUIRED, *OPTIONAL))})"
         raise check.fail(where, str(extra[0]), rule, config[extra[0]])
     try:
         s = from_dict(config["schedule"])
@@ -99,7 +118,7 @@ def read_config(config: Any) -> tuple[LRSchedule, Any, Any, Any]:
     if state is not None and not (isinstance(state, dict) and set(state) == set(FIELDS)):
         rule = f"must be None or a dict with exactly the keys {', '.join(FIELDS)}"
         raise check.fail(where, "plateau_state", rule, state, TypeError if not isinstance(state, dict) else ValueError)
-    return s, config["steps"], config["scale"], state
+    return s, config["steps"], {key: config.get(key) for key in LENGTHS}, config["scale"], state
 
 
 class PlateauSaver(keras.layers.Layer):

@@ -15,7 +15,7 @@ from typing import Any
 
 from lrcore import Plateau, PlateauState
 from lrcore import Schedule as LRSchedule
-from lrcore._internal import check
+from lrcore._internal import check, log_reduction
 
 try:
     import keras
@@ -36,17 +36,28 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Exact to float32 rounding (the values are rounded once from float64) for every step
     when `s` has a finite horizon, else for steps < `steps` (later ones hold s(steps - 1)).
-    The config holds `s`, `steps`, `scale` and a `PlateauCallback`'s state.  Keras finds
-    the class by its registered name "lrcore>Schedule", so ``import lrcore.adapters.keras``
-    must run before ``keras.saving.load_model`` of a model that uses it.
+    A template (lengths such as "5%", "3ep" or "2e9tok") is resolved here, before
+    ``compile``, from `steps` (the run's updates: epochs x steps per epoch),
+    `steps_per_epoch`, `tokens_per_step` and `samples_per_step`, as torch's ``Scheduler``
+    resolves it; one without what it needs raises ValueError naming the length and the
+    argument.  The config holds `s` as written, `steps`, those lengths, `scale` and a
+    `PlateauCallback`'s state.  Keras finds the class by its registered name
+    "lrcore>Schedule", so ``import lrcore.adapters.keras`` must run before
+    ``keras.saving.load_model`` of a model that uses it.
     """
 
-    def __init__(self, s: LRSchedule, steps: int | None = None, *, scale: float = 1.0) -> None:
-        self._setup("keras.Schedule", "s", s, steps, scale, None)
+    def __init__(self, s: LRSchedule, steps: int | None = None, *, steps_per_epoch: float | None = None,
+                 tokens_per_step: float | None = None, samples_per_step: float | None = None,
+                 scale: float = 1.0) -> None:
+        lengths = {"steps_per_epoch": steps_per_epoch, "tokens_per_step": tokens_per_step,
+                   "samples_per_step": samples_per_step}
+        self._setup("keras.Schedule", "s", s, steps, lengths, scale, None)
 
-    def _setup(self, where: str, name: str, s: Any, steps: Any, scale: Any, state: Any) -> None:
-        values = saved.table_values(where, name, s, steps)
+    def _setup(self, where: str, name: str, s: Any, steps: Any, lengths: dict[str, Any], scale: Any,
+               state: Any) -> None:
+        values = saved.table_values(where, name, s, steps, lengths)
         self.schedule, self.steps, self.values, self.size = s, steps, values, int(values.shape[0])
+        self.lengths = lengths
         self._scale = saved.scale(where, scale, values)
         self._plateau = None if state is None else saved.plateau(where, "plateau_state.", state, self._scale)
         self._values = keras.ops.convert_to_tensor(values, dtype=keras.config.floatx())
@@ -69,27 +80,45 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         return keras.ops.take(self._values, index) * self._scale
 
     def __repr__(self) -> str:
-        return f"keras.Schedule({self.schedule!r}, steps={self.steps!r}, scale={self._scale!r})"
+        lengths = "".join(f", {key}={value!r}" for key, value in self.lengths.items() if value is not None)
+        return f"keras.Schedule({self.schedule!r}, steps={self.steps!r}{lengths}, scale={self._scale!r})"
 
     def get_config(self) -> dict[str, Any]:
-        return {"schedule": self.schedule.to_dict(), "steps": self.steps, "scale": self._scale,
+        return {"schedule": self.schedule.to_dict(), "steps": self.steps, **self.lengths, "scale": self._scale,
                 "plateau_state": saved.plateau_config(self._plateau)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Schedule:
         """Every field is checked: a bad one raises ValueError/TypeError naming it."""
-        s, steps, scale, state = saved.read_config(config)
+        s, steps, lengths, scale, state = saved.read_config(config)
         schedule = cls.__new__(cls)
-        schedule._setup("keras.Schedule.from_config", "schedule", s, steps, scale, state)
+        schedule._setup("keras.Schedule.from_config", "schedule", s, steps, lengths, scale, state)
         return schedule
+
+
+def _for_fit(where: str, s: LRSchedule, per: str, params: dict[str, Any]) -> LRSchedule:
+    """`s` with its lengths resolved for this fit: in updates for ``per="batch"`` (a fraction of
+    epochs x steps, "3ep" x steps), in epochs for ``per="epoch"`` (a fraction of the epochs)."""
+    if not s.is_template:
+        return s
+    epochs, steps = params.get("epochs"), params.get("steps")
+    if per == "epoch":
+        return saved.resolved(where, s, steps=epochs, steps_per_epoch=1)
+    if steps is None:
+        raise ValueError(f"{where}: {s!r} is a template, and fit does not know the steps of an epoch of this "
+                         "data to resolve it: pass fit(..., steps_per_epoch=...) or lr.resolve it first")
+    return saved.resolved(where, s, steps=epochs * steps, steps_per_epoch=steps)
 
 
 class Callback(keras.callbacks.Callback):
     """Set the optimizer's (float) learning rate to s(t) at the start of each epoch or batch.
 
     With ``per="epoch"`` t is the epoch index; with ``per="batch"`` t is the optimizer's
-    iteration count (updates applied).  The value set is logged as ``logs["lr"]``.  On JAX
-    each batch then syncs the train state to the model: a `Schedule` is the faster way.
+    iteration count (updates applied).  A template is resolved when the fit starts, in the
+    unit t counts: with ``per="batch"`` "50%" is half of epochs x steps per epoch and "3ep"
+    three epochs of updates; with ``per="epoch"`` "50%" is half of the epochs.  The value
+    set is logged as ``logs["lr"]``.  On JAX each batch then syncs the train state to the
+    model: a `Schedule` is the faster way.
     """
 
     def __init__(self, s: LRSchedule, per: str = "epoch") -> None:
@@ -99,6 +128,7 @@ class Callback(keras.callbacks.Callback):
         self.schedule = s
         self.per = check.choice("keras.Callback", "per", per, ("epoch", "batch"))
         self.last: float | None = None
+        self._resolved = s
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         # A float learning rate is a Variable; Keras refuses to set a schedule or a callable.
@@ -107,13 +137,14 @@ class Callback(keras.callbacks.Callback):
             rule = ("is already a schedule: use it (e.g. lrcore.adapters.keras.Schedule) or this Callback "
                     "with a float learning rate, not both")
             raise check.fail("keras.Callback", "learning_rate", rule, current)
+        self._resolved = _for_fit("keras.Callback", self.schedule, self.per, self.params)
 
     def _set(self, t: int | None) -> None:
         # self.model (not a stored optimizer) syncs the JAX state, so the next step sees the new value.
         optimizer = self.model.optimizer
         if t is None:
             t = int(optimizer.iterations)
-        self.last = self.schedule(t)
+        self.last = self._resolved(t)
         optimizer.learning_rate = self.last
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -142,7 +173,8 @@ class PlateauCallback(keras.callbacks.Callback):
     optimizer's weights (``BackupAndRestore``, ``save_weights``; restored inside `fit`) and
     in the schedule's config (``model.save``), so a resumed run continues exactly.  List
     it before ``BackupAndRestore``/``ModelCheckpoint``, which also save at the epoch's end
-    (a resume that finds an epoch's update missing warns).  Logs ``lr_scale``.
+    (a resume that finds an epoch's update missing warns).  Logs ``lr_scale``, and each
+    reduction on the ``"lrcore"`` logger at INFO, as ``ReduceLROnPlateau(verbose=1)`` prints it.
     """
 
     def __init__(self, plateau: Plateau | None = None, monitor: str = "val_loss") -> None:
@@ -202,7 +234,9 @@ class PlateauCallback(keras.callbacks.Callback):
                           "the scale is left unchanged", stacklevel=2)
             return
         schedule = self._schedule()
-        state = replace(schedule.plateau_state or self.plateau.init(), scale=schedule.scale)
-        state = self.plateau.update(state, metric)
+        before = replace(schedule.plateau_state or self.plateau.init(), scale=schedule.scale)
+        state = self.plateau.update(before, metric)
+        log_reduction("keras.PlateauCallback", epoch, metric, before, state, unit="epoch")
         schedule._restore(state.scale, (state, epoch))
         logs["lr_scale"] = state.scale
+

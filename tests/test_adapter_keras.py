@@ -97,11 +97,12 @@ def test_values_equal_the_schedule_eagerly_and_under_jit(s, steps):
 def test_config_round_trip_and_registration():
     k = Schedule(lr.exponential(init=0.1, gamma=0.99), steps=500, scale=0.5)
     config = k.get_config()
-    assert config == {"schedule": lr.exponential(init=0.1, gamma=0.99).to_dict(), "steps": 500, "scale": 0.5,
+    assert config == {"schedule": lr.exponential(init=0.1, gamma=0.99).to_dict(), "steps": 500,
+                      "steps_per_epoch": None, "tokens_per_step": None, "samples_per_step": None, "scale": 0.5,
                       "plateau_state": None}
     again = Schedule.from_config(config)
     assert (again.schedule, again.steps, again.scale, again.plateau_state) == (k.schedule, 500, 0.5, None)
-    # A config saved before plateau_state existed still loads.
+    # A config saved before the lengths and plateau_state existed still loads.
     older = Schedule.from_config({key: config[key] for key in ("schedule", "steps", "scale")})
     assert older.get_config() == config
     assert keras.saving.get_registered_name(Schedule) == "lrcore>Schedule"
@@ -158,6 +159,21 @@ def plateau_fit_save_load_fit(directory: str) -> None:
 
 def test_plateau_callback_scales_the_schedule_the_train_step_uses(tmp_path):
     plateau_fit_save_load_fit(str(tmp_path))
+
+
+def test_plateau_callback_logs_each_reduction(caplog):
+    metrics = [1.0, 0.8, 0.9, 0.9, 0.9]
+
+    class Feed(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["fake_loss"] = metrics[epoch]
+
+    model = _model(keras.optimizers.SGD(learning_rate=Schedule(lr.constant(value=0.1))))
+    with caplog.at_level("INFO", logger="lrcore"):
+        model.fit(X, Y, batch_size=SAMPLES, epochs=len(metrics), verbose=0,
+                  callbacks=[Feed(), PlateauCallback(lr.Plateau(factor=0.5, patience=1), monitor="fake_loss")])
+    assert [r.getMessage() for r in caplog.records if r.name == "lrcore"] == [
+        "keras.PlateauCallback: epoch 3: plateau reducing the lr scale to 0.5 (metric 0.9, best 0.8)"]
 
 
 def test_plateau_callback_needs_an_lrcore_schedule_and_the_monitored_value():
