@@ -1,21 +1,27 @@
-"""Keras 3: an lrcore schedule as a ``LearningRateSchedule``, and two callbacks.
+"""Keras 3: an lrcore schedule as a ``LearningRateSchedule``, and three callbacks.
 
 `Schedule` is evaluated in the compiled train step by table lookup with ``keras.ops``
 (``lrcore.adapters.sgd.table``), ``lr(step) = scale * values[clip(step, 0, n - 1)]``, on
 every backend, and is saved with the model.  `Callback` is Keras' LearningRateScheduler in
 lrcore form; `PlateauCallback` is reduce-on-plateau for a `Schedule`-driven optimizer, whose
-scale and state ``BackupAndRestore`` and ``load_model`` restore (``_keras_state``).
+scale and state ``BackupAndRestore`` and ``load_model`` restore (``_keras_state``);
+`HyperCallback` schedules momentum, beta_1 and weight decay so that the update applied
+uses them on the JAX backend too, whose compiled train step would keep a Python float.
 """
 
 from __future__ import annotations
 
+import operator
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from lrcore import Plateau, PlateauState
 from lrcore import Schedule as LRSchedule
-from lrcore._internal import check, log_reduction
+from lrcore._internal import check, log_reduction, table
 
 try:
     import keras
@@ -27,7 +33,7 @@ except ModuleNotFoundError as err:
 from . import _keras_state as saved  # noqa: E402
 from ._find_keras import find_lr  # noqa: E402
 
-__all__ = ["Callback", "PlateauCallback", "Schedule", "find_lr"]
+__all__ = ["Callback", "HyperCallback", "PlateauCallback", "Schedule", "find_lr"]
 
 
 @keras.saving.register_keras_serializable(package="lrcore")
@@ -240,3 +246,247 @@ class PlateauCallback(keras.callbacks.Callback):
         schedule._restore(state.scale, (state, epoch))
         logs["lr_scale"] = state.scale
 
+
+WH = "keras.HyperCallback"
+OWNER = "_lrcore_hyper_callback"  # the optimizer attribute naming the HyperCallback that drives it
+# What each hyperparameter may be at every step, and the rule's words.  Keras' torch SGD skips
+# its momentum buffer at a step whose momentum is 0 (its JAX SGD does not): momentum stays > 0.
+BOUNDS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]] = {
+    "momentum": (lambda v: (v > 0) & (v <= 1), "in (0, 1]"),
+    "beta_1": (lambda v: (v >= 0) & (v < 1), "in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+}
+
+
+def _op(name: str, field: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
+    f = getattr(operator, name)
+    if reflected:
+        return lambda self, other: f(other, getattr(self, field))
+    return lambda self, other: f(getattr(self, field), other)
+
+
+class _InGraph:
+    """A hyperparameter inside the traced update (JAX).  In arithmetic and in ``keras.ops`` it is
+    this step's value, traced; compared with a number, as Keras' optimizers do to choose the
+    shape of their update (SGD keeps a momentum buffer only if ``momentum != 0``), it is the
+    value the optimizer was built with, so the update keeps that shape."""
+
+    __slots__ = ("value", "built")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, value: Any, built: Any) -> None:
+        self.value, self.built = value, built
+
+    def __jax_array__(self) -> Any:
+        return self.value
+
+    def __float__(self) -> float:
+        raise TypeError("a scheduled hyperparameter read as a Python float would be constant in the compiled update")
+
+    def __bool__(self) -> bool:
+        return bool(self.built)
+
+    def __neg__(self) -> Any:
+        return -self.value
+
+    __eq__, __ne__ = _op("eq", "built"), _op("ne", "built")  # type: ignore[assignment]
+    __lt__, __le__, __gt__, __ge__ = _op("lt", "built"), _op("le", "built"), _op("gt", "built"), _op("ge", "built")
+    __add__, __radd__ = _op("add", "value"), _op("add", "value", reflected=True)
+    __sub__, __rsub__ = _op("sub", "value"), _op("sub", "value", reflected=True)
+    __mul__, __rmul__ = _op("mul", "value"), _op("mul", "value", reflected=True)
+    __truediv__, __rtruediv__ = _op("truediv", "value"), _op("truediv", "value", reflected=True)
+    __pow__, __rpow__ = _op("pow", "value"), _op("pow", "value", reflected=True)
+
+
+def _unread(apply: Callable[[dict[str, Any]], Any], keys: list[str]) -> list[str]:
+    """The keys that `apply` (the optimizer's update, given their values) never reads: traced once
+    with jax, an input that no output depends on."""
+    import jax
+    from jax.extend.core import Var
+
+    jaxpr = jax.make_jaxpr(lambda values: apply(dict(zip(keys, values, strict=True))))(
+        [np.float32(0.5)] * len(keys)).jaxpr
+    live = {v for v in jaxpr.outvars if isinstance(v, Var)}
+    for eqn in reversed(jaxpr.eqns):  # an equation with a live output reads all its inputs
+        if any(v in live for v in eqn.outvars):
+            live.update(v for v in eqn.invars if isinstance(v, Var))
+    return [key for key, var in zip(keys, jaxpr.invars, strict=True) if var not in live]
+
+
+class HyperCallback(keras.callbacks.Callback):
+    """Schedule the optimizer's ``momentum``, ``beta_1`` and ``weight_decay``: each update uses s(t).
+
+    `schedules` maps each hyperparameter (``momentum`` of SGD and RMSprop, ``beta_1`` of the
+    Adam family and Lion, ``weight_decay`` of any optimizer) to an lrcore schedule; t is the
+    optimizer's iteration count (``per="batch"``) or the epoch (``per="epoch"``), and a template
+    is resolved when the fit starts, as for `Callback`.  Values are float32, each rounded once.
+
+    On the torch backend the train step reads the optimizer's attributes at every update, so
+    the callback sets them before each batch or epoch.  On JAX the train step is compiled and
+    would keep the float it was traced with; there the optimizer's update reads the value in
+    the graph: ``values[iterations]`` from a table (per batch: no sync, no recompilation), or
+    the epoch's value (per epoch: the step is recompiled when it changes).  Before training, a
+    hyperparameter the optimizer does not have or its update would not read (an SGD built with
+    momentum 0 keeps no momentum buffer) raises ValueError.  After each epoch the values last
+    applied are the optimizer's floats, so ``model.save`` and ``ModelCheckpoint`` keep them, and
+    ``logs[name]``; a resumed fit (``BackupAndRestore``) continues from the restored iterations
+    or epoch.  With ``jit_compile=True`` on torch, ``torch.compile`` guards on the floats and
+    compiles again for each new value (past its limit it runs the step eagerly): right, but slow.
+    """
+
+    def __init__(self, schedules: dict[str, LRSchedule], per: str = "batch") -> None:
+        super().__init__()
+        if not isinstance(schedules, dict) or not schedules:
+            rule = f"must be a non-empty dict from hyperparameter names ({', '.join(BOUNDS)}) to lrcore Schedules"
+            kind = TypeError if not isinstance(schedules, dict) else ValueError
+            raise check.fail(WH, "schedules", rule, schedules, kind)
+        for key, s in schedules.items():
+            if key not in BOUNDS:
+                rule = (f"must have keys among {', '.join(BOUNDS)} (the learning rate: Schedule or Callback); "
+                        f"{check.show(key)} is not")
+                raise check.fail(WH, "schedules", rule, schedules)
+            if not isinstance(s, LRSchedule):
+                raise check.fail(WH, f"schedules[{key!r}]", "must be an lrcore Schedule", s, TypeError)
+        self.schedules = dict(schedules)
+        self.per = check.choice(WH, "per", per, ("batch", "epoch"))
+        self.values: dict[str, np.ndarray] = {}  # float32: one per update (per batch) or per epoch
+        self.last: dict[str, float] = {}
+        self._in_graph: dict[str, Any] = {}  # JAX, per epoch: the values the compiled step holds
+        self._previous_apply: Any = None
+        self._source: Callable[[], dict[str, Any]] = dict
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        optimizer, backend = self.model.optimizer, keras.backend.backend()
+        if backend not in ("jax", "torch"):
+            raise ValueError(f"{WH}: drives hyperparameters on the JAX and torch backends; got backend {backend!r}")
+        owner = vars(optimizer).get(OWNER)
+        if owner is not None and owner is not self and owner.params is self.params:
+            raise ValueError(f"{WH}: another HyperCallback drives this optimizer in this fit; give one HyperCallback "
+                             "all the schedules")
+        if owner is not None:  # left by a fit that ended with an error
+            owner._release(optimizer)
+        built = {key: self._built_with(optimizer, key) for key in self.schedules}
+        self.values = {key: self._values(key, s, optimizer) for key, s in self.schedules.items()}
+        self._in_graph = {}
+        object.__setattr__(optimizer, OWNER, self)
+        if backend == "jax":
+            self._install(optimizer, built)
+            unread = _unread(lambda values: self._dry_run(optimizer, values), list(built))
+            if unread:
+                self._release(optimizer)
+                raise ValueError(f"{WH}: the update of {type(optimizer).__name__} never reads `{unread[0]}` here, "
+                                 f"so a schedule for it would change nothing")
+            self.model.make_train_function(force=True)  # a step traced before would hold the old floats
+
+    def _built_with(self, optimizer: Any, key: str) -> Any:
+        name = type(optimizer).__name__
+        value = getattr(optimizer, key, None)
+        if not (isinstance(value, float) or (key == "weight_decay" and value is None)):
+            raise ValueError(f"{WH}: `{key}` is not a float hyperparameter of {name}; got {key}={check.show(value)}")
+        if key == "momentum" and not (value is not None and value > 0):
+            raise ValueError(f"{WH}: `momentum` needs an optimizer built with momentum > 0 ({name} keeps no momentum "
+                             f"buffer at 0: {name}(momentum=0.9, ...)); got momentum={value!r}")
+        if key == "weight_decay" and not any(optimizer._use_weight_decay(v) for v in self.model.trainable_variables):
+            raise ValueError(f"{WH}: `weight_decay` would change nothing: {name} excludes every variable from it")
+        return value
+
+    def _values(self, key: str, s: LRSchedule, optimizer: Any) -> np.ndarray:
+        s = _for_fit(WH, s, self.per, self.params)
+        epochs, steps, name = self.params.get("epochs") or 1, self.params.get("steps"), f"schedules[{key!r}]"
+        if self.per == "epoch":
+            values = table(s, epochs, dtype=np.float32, where=WH, name=name)
+        else:
+            run = None if steps is None else int(optimizer.iterations) + epochs * steps  # the last t, and more
+            if run is None and (s.horizon is None or s.horizon == float("inf")):
+                raise ValueError(f"{WH}: {name} = {s!r} has no end, and fit does not know the steps of an epoch of "
+                                 "this data: pass fit(..., steps_per_epoch=...)")
+            values = table(s, run, dtype=np.float32, where=WH, name=name)
+        ok, rule = BOUNDS[key]
+        bad = ~ok(values)
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise ValueError(f"{WH}: `{key}` must be {rule} at every step; its schedule gives {float(values[t])!r} "
+                             f"at t={t}: {name}={s!r}")
+        return values
+
+    def _value(self, key: str, t: int) -> float:
+        values = self.values[key]
+        return float(values[min(t, values.shape[0] - 1)])
+
+    def _reader(self, optimizer: Any) -> dict[str, Any]:
+        """Each hyperparameter's value for the update being traced."""
+        if self.per == "epoch":
+            return {key: keras.ops.convert_to_tensor(np.float32(v)) for key, v in self._in_graph.items()}
+        out = {}
+        for key, values in self.values.items():
+            index = keras.ops.clip(keras.ops.convert_to_tensor(optimizer.iterations), 0, values.shape[0] - 1)
+            out[key] = keras.ops.take(keras.ops.convert_to_tensor(values), index)
+        return out
+
+    def _install(self, optimizer: Any, built: dict[str, Any]) -> None:
+        """Give `optimizer` (JAX) an `apply` that holds the scheduled values while its update is traced."""
+        self._previous_apply = vars(optimizer).get("apply")
+        original = self._previous_apply or type(optimizer).apply.__get__(optimizer)
+        self._source = lambda: self._reader(optimizer)
+
+        def apply(grads: Any, trainable_variables: Any = None) -> Any:
+            held = {key: getattr(optimizer, key) for key in built}
+            try:
+                for key, value in self._source().items():
+                    object.__setattr__(optimizer, key, _InGraph(value, built[key]))
+                return original(grads, trainable_variables)
+            finally:
+                for key, value in held.items():
+                    object.__setattr__(optimizer, key, value)
+
+        object.__setattr__(optimizer, "apply", apply)
+
+    def _release(self, optimizer: Any) -> None:
+        """Leave `optimizer` as it was before this callback's fit (its floats: the last values applied)."""
+        if vars(optimizer).get(OWNER) is not self:
+            return
+        object.__delattr__(optimizer, OWNER)
+        if keras.backend.backend() == "jax":
+            if self._previous_apply is None:
+                object.__delattr__(optimizer, "apply")
+            else:
+                object.__setattr__(optimizer, "apply", self._previous_apply)
+
+    def _dry_run(self, optimizer: Any, values: dict[str, Any]) -> Any:
+        """One update of the optimizer, without changing a variable, with `values` as the hyperparameters."""
+        reader, self._source = self._source, lambda: values
+        try:
+            trainable = [v.value for v in self.model.trainable_variables]
+            grads = [keras.ops.zeros_like(v) for v in trainable]
+            return optimizer.stateless_apply([v.value for v in optimizer.variables], grads, trainable)
+        finally:
+            self._source = reader
+
+    def _set(self, t: int) -> None:
+        optimizer = self.model.optimizer
+        for key in self.values:
+            self.last[key] = self._value(key, t)
+            setattr(optimizer, key, self.last[key])
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.per != "epoch":
+            return
+        self._set(epoch)
+        if keras.backend.backend() == "jax" and self._in_graph != self.last:
+            self._in_graph = dict(self.last)
+            self.model.make_train_function(force=True)
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.per == "batch" and keras.backend.backend() == "torch":
+            self._set(int(self.model.optimizer.iterations))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.per == "batch":  # the values of the last update (on JAX the host learns them here)
+            self._set(max(int(self.model.optimizer.iterations) - 1, 0))
+        if logs is not None:
+            logs.update(self.last)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._release(self.model.optimizer)
+        if keras.backend.backend() == "jax":
+            self.model.make_train_function(force=True)  # a later fit without this callback traces afresh
