@@ -87,16 +87,17 @@ class TableSchedule:
         return f"lrcore.adapters.optax.schedule({self.schedule!r}, size={self.size})"
 
 
-def schedule(s: Schedule, steps: int | None = None, *, steps_per_epoch: float | None = None) -> TableSchedule:
+def schedule(s: Schedule, steps: int | None = None, *, steps_per_epoch: float | None = None,
+             tokens_per_step: float | None = None, samples_per_step: float | None = None) -> TableSchedule:
     """An ``optax.Schedule`` (count -> value) equal to `s` at every integer count.
 
     `steps` is the run's length in updates.  It is required when `s` has no finite
     horizon (periodic or unbounded kinds), or when the horizon exceeds
     ``lrcore.adapters.sgd.MAX_TABLE``; it also caps the table: counts from `steps` on
-    hold ``s(steps - 1)``.  A template (lengths such as "5%" or "3ep") is resolved with
-    ``lr.resolve(s, steps=steps, steps_per_epoch=steps_per_epoch)``; one that needs
-    what is not given raises ValueError naming the length and the argument (tokens or
-    samples: ``lr.resolve`` it first).  A value that is not finite in the table's float
+    hold ``s(steps - 1)``.  A template (lengths such as "5%", "3ep" or "2e9tok") is
+    resolved with ``lr.resolve`` from `steps`, `steps_per_epoch`, `tokens_per_step` and
+    `samples_per_step`; one that needs what is not given raises ValueError naming the
+    length and the argument.  A value that is not finite in the table's float
     type (float32 unless ``jax_enable_x64``) raises ValueError.  Any hyperparameter that
     ``optax.inject_hyperparams`` takes can be scheduled with it: ``b1``, ``momentum``,
     ``weight_decay`` as the learning rate.
@@ -105,7 +106,8 @@ def schedule(s: Schedule, steps: int | None = None, *, steps_per_epoch: float | 
         raise check.fail(WHERE, "s", "must be an lrcore Schedule", s, TypeError)
     if s.is_template:
         try:
-            s = resolve(s, steps=steps, steps_per_epoch=steps_per_epoch)
+            s = resolve(s, steps=steps, steps_per_epoch=steps_per_epoch, tokens_per_step=tokens_per_step,
+                        samples_per_step=samples_per_step)
         except ValueError as err:
             raise ValueError(f"{WHERE}: {str(err).removeprefix('resolve: ')}") from None
     values = table(s, steps, where=WHERE)

@@ -25,6 +25,8 @@ TEMPLATES = {
                         {"steps": N, "steps_per_epoch": PER_EPOCH}),
     "momentum-cycle": (lr.interpolate(points=[(0, 0.95), ("30%", 0.85), ("100%", 0.95)], shape="cosine"),
                        {"steps": N}),
+    "tokens-samples": (lr.warmup(lr.cosine(init=0.1, steps="4e5tok"), steps="6400sp"),
+                       {"tokens_per_step": 1024, "samples_per_step": 64}),
 }
 
 
