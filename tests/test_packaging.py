@@ -29,8 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = ("lrcore", "adapters")  # where new, not yet committed source files may be
 
 
-def _git(*args: str) -> list[str]:
-    done = subprocess.run(["git", "-C", str(ROOT), *args, "-z"], capture_output=True, text=True, timeout=60, check=True)
+def _git(command: str, *args: str) -> list[str]:
+    """The file names `git <command> -z <args>` prints (-z before any `--` that `args` hold)."""
+    cmd = ["git", "-C", str(ROOT), command, "-z", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
     return [name for name in done.stdout.split("\0") if name]
 
 
