@@ -16,6 +16,7 @@ import numba
 import numpy as np
 import pytest
 import reference as R
+import test_core_records as records
 
 import lrcore as lr
 from lrcore import _numba
@@ -47,7 +48,7 @@ def _compiled_signatures() -> dict[str, int]:
 
 def _distinct_schedules(count: int) -> list[lr.Schedule]:
     """`count` different schedules over every kind and combinator (catalogue parameters, varied)."""
-    base = [lr.from_dict(spec) for specs in R.CATALOGUE.values() for spec in specs]
+    base = [lr.from_dict(spec) for kind in records.SERIALISABLE for spec in R.ORACLES[kind].catalogue]
     out = []
     for i in range(count):
         s = base[i % len(base)]
@@ -142,7 +143,7 @@ def _offset_family() -> list[lr.Schedule]:
 
 
 N_PARALLEL = max(KERNEL_MIN, PARALLEL_MIN)  # arrays this long take the compiled parallel path
-KERNEL_CASES = [lr.from_dict(spec) for specs in R.CATALOGUE.values() for spec in specs] + MIXED
+KERNEL_CASES = [lr.from_dict(spec) for kind in records.SERIALISABLE for spec in R.ORACLES[kind].catalogue] + MIXED
 N_KERNEL = 700 if JIT_OFF else 4_500  # past two chunk boundaries (2048) with the JIT on
 
 

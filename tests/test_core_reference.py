@@ -14,19 +14,17 @@ for bit at integer boundaries.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numba
 import pytest
 import reference as R
+import test_core_records as records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_core_bad_inputs import BAD
 
 import lrcore as lr
-from lrcore._registry import KINDS as REGISTRY
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
 EXAMPLES = 50 if JIT_OFF else 150
@@ -60,11 +58,8 @@ def disagreement(spec: R.Spec, ref: R.Ref, t: float, got: Any) -> str | None:
         near = R.values_near(ref, t, landmark)
         if min(near) - tol <= got <= max(near) + tol:
             return None
-    if spec["kind"] == "cosine_restarts" and spec["period_mult"] != 1.0 and t > 2.0**53:
-        # Past 2**53 a non-uniform cycle start period * (mult**i - 1) / (mult - 1) is itself a
-        # rounded float (mult**i rounds once, relatively): the position in the cycle carries that
-        # error, allowed here up to 1e-12 of t.
-        shift = Fraction(t) * Fraction(1, 2**40)
+    shift = R.time_slack(spec, t)  # where the kind's own rounding may put t (a far cycle start)
+    if shift is not None:
         near = [ref(Fraction(t) - shift), ref(Fraction(t) + shift)]
         if min(near) - tol <= got <= max(near) + tol:
             return None
@@ -78,62 +73,7 @@ def assert_matches(spec: R.Spec, times: list[float]) -> None:
     assert not problems, f"{spec}\n" + "\n".join(problems[:10])
 
 
-def _catalogue_cases() -> list[Any]:
-    return [pytest.param(spec, id=f"{kind}-{i}") for kind, specs in R.CATALOGUE.items() for i, spec in enumerate(specs)]
-
-
-CATALOGUE = _catalogue_cases()
-# The registered kinds the tests cover; custom(fn) runs a Python function and has its own tests.
-REGISTERED = sorted(k for k in REGISTRY if k != "custom")
-KINDS = [k for k in REGISTERED if not REGISTRY[k].children]  # the leaves
-
-
-CONTRACT_KINDS = {
-    "constant", "linear", "step", "multistep", "exponential", "inverse_time", "polynomial", "cosine",
-    "cosine_restarts", "one_cycle", "cyclic", "piecewise_constant", "interpolate", "inverse_sqrt", "wsd",
-    "tanh_decay", "range_test", "join", "warmup", "scale", "product", "add", "clip", "shift",
-}
-
-# What the core tests keep for each kind; ``missing`` names the pieces a kind has no entry in.
-PIECES: dict[str, Callable[[str], bool]] = {
-    "reference formula": lambda kind: kind in R.LEAVES or kind in R.COMBINATORS,
-    "bad-input cases": lambda kind: any(where == kind for _, _, _, where, _ in BAD),
-    "hypothesis strategy": lambda kind: kind in R.KIND_STRATEGIES or kind in R.COMBINATOR_STRATEGIES,
-    "defaults": lambda kind: kind in R.DEFAULTS,
-    "catalogue": lambda kind: bool(R.CATALOGUE.get(kind)),
-    "bounds": lambda kind: kind in R.BOUNDS,
-    "landmarks": lambda kind: kind in R.LANDMARKS,
-    "contract kinds": lambda kind: kind in CONTRACT_KINDS,
-}
-
-
-def missing(kind: str) -> list[str]:
-    """The per-kind pieces of the core tests that have nothing for `kind` (empty when it has them all)."""
-    return [piece for piece, has in PIECES.items() if not has(kind)]
-
-
-@pytest.mark.parametrize("kind", REGISTERED)
-def test_every_registered_kind_has_every_test_piece(kind: str) -> None:
-    """A kind added to the registry fails here until its reference, bad inputs, strategy, defaults,
-    catalogue, bounds, landmarks and contract entry exist."""
-    assert missing(kind) == [], f"{kind} is registered but the core tests have no {', '.join(missing(kind))}"
-
-
-def test_missing_reports_every_piece_of_an_unknown_kind() -> None:
-    assert missing("no_such_kind") == list(PIECES)
-
-
-def test_reference_covers_every_kind_and_combinator() -> None:
-    """The reference's tables name exactly the registered kinds, leaves and combinators where the registry
-    puts them, and its catalogue builds every one of them."""
-    built = {lr.from_dict(spec).kind for specs in R.CATALOGUE.values() for spec in specs}
-    assert built == CONTRACT_KINDS == set(REGISTERED) == set(R.LEAVES) | set(R.COMBINATORS)
-    assert set(R.LEAVES) == set(R.KIND_STRATEGIES) == set(KINDS)
-    assert set(R.COMBINATORS) == set(R.COMBINATOR_STRATEGIES) == set(REGISTERED) - set(KINDS)
-    for table in (R.DEFAULTS, R.CATALOGUE, R.BOUNDS, R.LANDMARKS):
-        assert set(table) == set(REGISTERED)
-    for kind, specs in R.CATALOGUE.items():
-        assert {spec["kind"] for spec in specs} == {kind}, f"CATALOGUE[{kind!r}] holds another kind"
+CATALOGUE = records.catalogue_cases()
 
 
 @pytest.mark.parametrize("spec", CATALOGUE)
@@ -150,7 +90,7 @@ def test_catalogue_exact_at_boundaries(spec: R.Spec) -> None:
     schedule's own parameters (a held end, a piecewise value, a peak) comes back bit for bit."""
     s = lr.from_dict(spec)
     ref = R.build(spec)
-    params = _numbers(spec)
+    params = R.held(spec)
     checked = 0
     for b in R.landmarks(spec):
         if Fraction(float(b)) != b:
@@ -159,23 +99,10 @@ def test_catalogue_exact_at_boundaries(spec: R.Spec) -> None:
             if t >= 0.0 and ref(t) in params:
                 assert s(t) == ref(t), f"{spec} at t={t!r}"
                 checked += 1
-    if spec["kind"] not in ("exponential", "inverse_time", "scale", "product", "add", "shift", "constant"):
-        assert checked or not R.landmarks(spec), f"no exact boundary value checked for {spec}"
-
-
-def _numbers(spec: Any) -> set[float]:
-    """The numbers a spec holds, and the one-cycle ends derived from its own parameters."""
-    if isinstance(spec, float):
-        return {spec}
-    if isinstance(spec, dict):
-        out = set().union(*(_numbers(v) for v in spec.values()))
-        if spec.get("kind") == "one_cycle":
-            initial = spec["peak"] / spec["div_factor"]
-            out |= {initial, initial / spec["final_div_factor"]}
-        return out
-    if isinstance(spec, list):
-        return set().union(set(), *(_numbers(v) for v in spec))
-    return set()
+    if R.ORACLES[spec["kind"]].exact_at_landmarks:
+        assert checked or not R.landmarks(spec), (
+            f"{spec['kind']}: at no landmark of {spec} is the value one of its parameters or of the values the "
+            "oracle record's 'held' lists (give it 'held', or exact_at_landmarks=False)")
 
 
 @st.composite
@@ -186,12 +113,12 @@ def times_for(draw: st.DrawFn, spec: R.Spec) -> list[float]:
     return R.probe_times(spec) + extra
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", records.LEAVES)
 @SETTINGS
 @given(data=st.data())
 def test_kind_matches_reference(kind: str, data: st.DataObject) -> None:
     """Random valid parameters of each kind, at its boundaries and at random times."""
-    spec = data.draw(R.KIND_STRATEGIES[kind], label="spec")
+    spec = data.draw(records.strategy(kind), label="spec")
     assert_matches(spec, data.draw(times_for(spec), label="times"))
 
 
@@ -199,7 +126,7 @@ def test_kind_matches_reference(kind: str, data: st.DataObject) -> None:
 @given(data=st.data())
 def test_combinators_match_reference(data: st.DataObject) -> None:
     """join, warmup, scale, product, add, clip and shift nested up to three deep over every kind."""
-    spec = data.draw(R.specs(3), label="spec")
+    spec = data.draw(records.specs(3), label="spec")
     assert_matches(spec, data.draw(times_for(spec), label="times"))
 
 
@@ -207,7 +134,7 @@ def test_combinators_match_reference(data: st.DataObject) -> None:
 # Far past the end: t = 2**62 is an exact float, so every kind has an exact value there.
 
 FAR_SPECS = [
-    *(spec for specs in R.CATALOGUE.values() for spec in specs),
+    *(spec for kind in records.SERIALISABLE for spec in R.ORACLES[kind].catalogue),
     # Lengths below 1 put floor(t / length) beyond 2**63 at t = 2**62.
     R.spec("step", init=1.0, step_size=0.5, gamma=0.5),
     R.spec("step", init=0.0, step_size=0.5, gamma=0.5),
@@ -236,12 +163,12 @@ def test_far_past_the_end(spec: R.Spec) -> None:
     assert_matches(spec, [R.BIG_T, R.BIG_T + 2.0**11, 1e15 + 0.5])
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", records.LEAVES)
 @SETTINGS
 @given(data=st.data())
 def test_kind_far_past_the_end(kind: str, data: st.DataObject) -> None:
     """Random valid parameters of each kind at t = 2**62."""
-    spec = data.draw(R.KIND_STRATEGIES[kind], label="spec")
+    spec = data.draw(records.strategy(kind), label="spec")
     assert_matches(spec, [R.BIG_T])
 
 

@@ -1,11 +1,13 @@
-"""Random valid schedules, ordinary, extreme and deep, at ordinary and huge times (issue 9).
+"""Random valid schedules, ordinary, extreme and deep, at ordinary and huge times.
 
 For every schedule construction accepts: evaluating it ends, the value is finite and
 >= 0, and ``s.array(n, start=a)[i] == s(a + i)`` bit for bit (integer and fractional
 starts, both the plain-Python and the compiled array paths, float32 equal to the float64
 value rounded once).  Extreme means parameters at the ends of what construction accepts
 (subnormal and huge lengths and values, growth factors up to 1e308); deep means up to
-lrcore's nesting limit of 64 levels.
+lrcore's nesting limit of 64 levels.  The extreme ranges are each kind's oracle record's
+(``extreme``) where it gives them, else derived from lrcore's parameters
+(``test_core_records.extreme``).
 
 The properties run under hypothesis in a subprocess with a timeout, so a schedule whose
 evaluation never ends fails the test (naming the last example tried) instead of stalling
@@ -21,15 +23,16 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numba
 import numpy as np
 import reference as R
+import test_core_records as records
 from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
+from lrcore._registry import KINDS
 from lrcore._schedule import KERNEL_MIN
 
 HERE = Path(__file__).resolve().parent
@@ -54,105 +57,14 @@ DEEP_SETTINGS = settings(SETTINGS, max_examples=20 if JIT_OFF else 60,
 # ---------------------------------------------------------------------------
 # Extreme leaves: the ends of what each constructor accepts
 
-TINY, SUB = 1e-300, 5e-324
-LENGTHS = [SUB, TINY, 1e-10, 0.3, 1.0, 7.0, 1000.0, 1e10, 1e300, 1.7e308]
-VALUES = [0.0, SUB, TINY, 1e-10, 3e-4, 0.1, 1.0, 2.5, 1e10, 1e300, MAX]
-GAMMAS = [0.0, TINY, 0.1, 0.5, 0.999, 1.0, 1 + 2**-52, 1.001, 2.0, 1e10, 1e308]
-
-
-# The corner values are drawn twice as often as arbitrary ones: that is where overflow lives.
-def lengths() -> st.SearchStrategy[float]:
-    corners = st.sampled_from(LENGTHS)
-    return st.one_of(corners, corners, st.floats(SUB, 1.7e308), st.integers(1, 10**6).map(float))
-
-
-def values() -> st.SearchStrategy[float]:
-    corners = st.sampled_from(VALUES)
-    return st.one_of(corners, corners, st.floats(0.0, 10.0), st.floats(0.0, MAX))
-
-
-def gammas(lo: float = 0.0) -> st.SearchStrategy[float]:
-    corners = st.sampled_from([g for g in GAMMAS if g >= lo])
-    return st.one_of(corners, corners, st.floats(lo, 1e308))
-
-
-def increasing(min_size: int, max_size: int) -> st.SearchStrategy[list[float]]:
-    items = st.lists(st.one_of(lengths(), st.sampled_from(LENGTHS)), min_size=min_size, max_size=max_size)
-    return items.map(lambda xs: sorted(set(xs))).filter(lambda xs: len(xs) >= min_size)
+MAX, SUB, TINY = R.MAX, R.SUB, R.TINY
 
 
 @st.composite
 def extreme_leaves(draw: st.DrawFn) -> lr.Schedule:
-    kind = draw(st.sampled_from(sorted(R.KIND_STRATEGIES)))
-    v, n = values, lengths
-    args: dict[str, Any]
-    if kind == "constant":
-        args = {"value": draw(v())}
-    elif kind == "linear":
-        args = {"start": draw(v()), "end": draw(v()), "steps": draw(n())}
-    elif kind == "step":
-        args = {"init": draw(v()), "step_size": draw(n()), "gamma": draw(gammas())}
-    elif kind == "multistep":
-        args = {"init": draw(v()), "milestones": draw(increasing(0, 6)), "gamma": draw(gammas())}
-    elif kind == "exponential":
-        init, gamma = draw(v()), draw(gammas(lo=TINY))
-        end = draw(st.one_of(st.none(), v()))
-        if end is not None and ((gamma < 1 and end > init) or (gamma > 1 and end < init)):
-            end = init
-        args = {"init": init, "gamma": gamma, "every": draw(n()), "staircase": draw(st.booleans()), "end": end}
-    elif kind == "inverse_time":
-        args = {"init": draw(v()), "rate": draw(st.one_of(st.just(0.0), v())), "every": draw(n()),
-                "staircase": draw(st.booleans())}
-    elif kind == "polynomial":
-        args = {"init": draw(v()), "end": draw(v()), "steps": draw(n()), "power": draw(n()),
-                "cycle": draw(st.booleans()), "k_decay": draw(n())}
-    elif kind == "cosine":
-        periodic = draw(st.booleans())
-        args = {"init": draw(v()), "steps": draw(n()), "final": draw(v()), "exponent": draw(n()),
-                "k_decay": 1.0 if periodic else draw(n()), "periodic": periodic}
-    elif kind == "cosine_restarts":
-        args = {"init": draw(v()), "period": draw(n()), "final": draw(v()), "period_mult": draw(gammas(lo=1.0)),
-                "decay": draw(gammas()), "k_decay": draw(n())}
-    elif kind == "one_cycle":
-        three = draw(st.booleans())
-        args = {"peak": draw(v()), "steps": draw(n()), "pct_start": draw(st.floats(SUB, 0.5 if three else 1.0,
-                                                                                    exclude_max=True)),
-                "div_factor": draw(n()), "final_div_factor": draw(n()), "anneal": draw(st.sampled_from(["cos",
-                                                                                                        "linear"])),
-                "three_phase": three}
-    elif kind == "cyclic":
-        args = {"base": draw(v()), "peak": draw(v()), "step_up": draw(n()),
-                "step_down": draw(st.one_of(st.none(), st.just(0.0), n())),
-                "mode": draw(st.sampled_from(["triangular", "triangular2", "exp_range"]))}
-        args["gamma"] = draw(gammas(TINY)) if args["mode"] == "exp_range" else 1.0
-    elif kind == "piecewise_constant":
-        bs = draw(increasing(0, 6))
-        args = {"boundaries": bs, "values": draw(st.lists(v(), min_size=len(bs) + 1, max_size=len(bs) + 1))}
-    elif kind == "interpolate":
-        ts = [0.0, *draw(increasing(0, 5))]
-        args = {"points": [(t, draw(v())) for t in ts], "shape": draw(st.sampled_from(["linear", "cosine"]))}
-    elif kind == "inverse_sqrt":
-        args = {"peak": draw(v()), "warmup": draw(st.one_of(st.just(0.0), n())),
-                "timescale": draw(st.one_of(st.none(), n()))}
-    elif kind == "wsd":
-        steps = draw(n())
-        warmup = draw(st.floats(0.0, steps))
-        decay = draw(st.floats(0.0, steps - warmup))
-        shapes = st.sampled_from(["linear", "cosine", "sqrt"])
-        args = {"peak": draw(v()), "steps": steps, "warmup": warmup, "decay": decay, "final": draw(v()),
-                "start": draw(v()), "warmup_shape": draw(shapes), "decay_shape": draw(shapes)}
-    elif kind == "range_test":
-        start = draw(st.floats(SUB, 1e308))
-        args = {"start": start, "end": draw(st.floats(start, 1e308, exclude_min=True)),
-                "steps": draw(st.integers(2, 2**62)), "shape": draw(st.sampled_from(["exponential", "linear"]))}
-    elif kind == "tanh_decay":
-        lower = draw(st.floats(-1e308, 1e308))
-        args = {"init": draw(v()), "steps": draw(n()), "final": draw(v()), "lower": lower,
-                "upper": draw(st.floats(lower, 1e308, exclude_min=True))}
-    else:
-        raise AssertionError(f"no extreme parameters for kind {kind!r}: add a branch for it")
+    spec = draw(st.sampled_from(records.LEAVES).flatmap(records.extreme))
     try:
-        return lr.from_dict({"kind": kind, **args})
+        return lr.from_dict(spec)
     except (ValueError, TypeError):
         reject()  # outside what construction accepts: refused is right, and not this test's subject
         raise AssertionError("unreachable") from None
@@ -160,11 +72,11 @@ def extreme_leaves(draw: st.DrawFn) -> lr.Schedule:
 
 def ordinary() -> st.SearchStrategy[lr.Schedule]:
     """The core suite's valid specs: every kind and three levels of combinators."""
-    return R.specs(3).map(lr.from_dict)
+    return records.specs(3).map(lr.from_dict)
 
 
 def leaves() -> st.SearchStrategy[lr.Schedule]:
-    return st.one_of(extreme_leaves(), R.leaves().map(lr.from_dict))
+    return st.one_of(extreme_leaves(), records.leaves().map(lr.from_dict))
 
 
 # Second operands inside deep chains: fixed, so a 64-level chain stays a small example.
@@ -181,31 +93,23 @@ SIBLINGS = [
 
 @st.composite
 def deep(draw: st.DrawFn) -> lr.Schedule:
-    """A leaf wrapped in random combinators up to the nesting limit."""
+    """A leaf wrapped in random combinators up to the nesting limit: each level a combinator with
+    extreme parameters, the schedule so far in one of its child slots and fixed siblings in the others."""
     levels = draw(st.one_of(st.integers(DEPTH - 8, DEPTH), st.integers(2, DEPTH)))
     s = draw(leaves())
+    siblings = st.sampled_from(SIBLINGS)
     for _ in range(levels - 1):
-        how = draw(st.sampled_from(["warmup", "join-after", "join-before", "scale", "product", "add", "clip",
-                                    "shift"]))
+        spec = dict(draw(st.sampled_from(records.COMBINATORS).flatmap(lambda k: records.extreme(k, siblings))))
+        kind = spec.pop("kind")
+        slots = [(name, i) for name in KINDS[kind].children
+                 for i in (range(len(spec[name])) if isinstance(spec[name], list) else [None])]
+        name, i = draw(st.sampled_from(slots))
+        if i is None:
+            spec[name] = s
+        else:
+            spec[name] = [s if j == i else child for j, child in enumerate(spec[name])]
         try:
-            if how == "warmup":
-                s = lr.warmup(s, steps=draw(lengths()), start=draw(values()),
-                              shape=draw(st.sampled_from(["linear", "cosine", "exponential"])))
-            elif how.startswith("join"):
-                other = draw(st.sampled_from(SIBLINGS))
-                pair = [other, s] if how == "join-after" else [s, other]
-                s = lr.join(pair, boundaries=[draw(lengths())])
-            elif how == "scale":
-                s = s * draw(st.one_of(st.floats(0.0, 2.0), st.sampled_from([0.0, 1e-300, 1e300])))
-            elif how == "product":
-                s = s * draw(st.sampled_from(SIBLINGS))
-            elif how == "add":
-                s = s + draw(st.sampled_from(SIBLINGS))
-            elif how == "clip":
-                lo = draw(values())
-                s = lr.clip(s, lo=lo, hi=draw(st.one_of(st.none(), st.floats(lo, MAX))))
-            else:
-                s = lr.shift(s, steps=draw(st.one_of(st.just(0.0), lengths())))
+            s = KINDS[kind].constructor(**spec)
         except ValueError:
             pass  # e.g. an exponential warmup whose ratio overflows: keep the schedule so far
     return s
