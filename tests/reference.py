@@ -46,6 +46,7 @@ import dataclasses
 import decimal
 import inspect
 import math
+import struct
 import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -229,6 +230,30 @@ def _mix(a: float, b: float, w: tuple[float, float]) -> float:
 
 def _x(s: Spec, name: str) -> Fraction:
     return Fraction(s[name])
+
+
+def _to_float(x: Fraction | int) -> float:
+    """float(x), or inf past the float range."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf
+
+
+def _settles(ref: Ref, later: float) -> float:
+    """The smallest float t >= 0 from which ref (which never turns back) keeps its value at `later`,
+    by bisection over the floats in order (their bit patterns)."""
+    final = ref(later)
+    if ref(0.0) == final:
+        return 0.0
+    lo, hi = 0, int.from_bytes(struct.pack("<d", later), "little")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ref(struct.unpack("<d", mid.to_bytes(8, "little"))[0]) == final:
+            hi = mid
+        else:
+            lo = mid
+    return float(struct.unpack("<d", hi.to_bytes(8, "little"))[0])
 
 
 # ---------------------------------------------------------------------------
@@ -1195,6 +1220,89 @@ def ref_range_test(t: float, start: float, end: float, steps: int, shape: str) -
         return float((a.ln() * (1 - x) + b.ln() * x).exp())
 
 
+GROWTH_SHAPES = ("linear", "log", "saturating")
+
+
+@st.composite
+def _growth(draw: st.DrawFn) -> Spec:
+    start = draw(_value())
+    rate = draw(st.one_of(st.just(0.0), st.sampled_from([0.1, 1.0, -0.5]), _num(-2.0, 2.0)))
+    end = None
+    if rate < 0.0:
+        end = draw(_num(0.0, start))  # a floor, which a falling growth needs
+    elif draw(st.booleans()):
+        end = draw(_num(start, start * 10 + 1))  # a ceiling
+    return {"kind": "growth", "start": start, "rate": rate, "every": draw(_length(0.5, 200.0)),
+            "shape": draw(st.sampled_from(GROWTH_SHAPES)), "staircase": draw(st.booleans()), "end": end}
+
+
+def _growth_crossing(s: Spec) -> float | None:
+    """The u = t / every at which the value meets `end` (None: it never does, or has no end)."""
+    if s["end"] is None or s["rate"] == 0.0:
+        return None
+    x = (s["end"] - s["start"]) / s["rate"]  # the h(u) at which start + rate * h(u) = end
+    if s["shape"] == "log":
+        return math.expm1(x) if x < 709.0 else math.inf
+    if s["shape"] == "saturating":
+        return -math.log1p(-x) if x < 1.0 else None
+    return x
+
+
+def _landmarks_growth(s: Spec) -> list[Fraction]:
+    out = _staircase(s)
+    u = _growth_crossing(s)
+    if u is not None and 0.0 < s["every"] * u < math.inf:
+        out.append(Fraction(s["every"] * (math.ceil(u) if s["staircase"] else u)))
+    return out
+
+
+def _expected_growth(s: Spec) -> float | None:
+    """Where the value meets `end`, or where a "saturating" one stops moving (1 - exp(-u) rounds to 1
+    by u = 37.5): the smallest float with the final value; None for a growth without end."""
+    if s["rate"] == 0.0 or s["end"] == s["start"]:
+        return 0.0
+    u = _growth_crossing(s)
+    if u is None and s["shape"] != "saturating":
+        return None
+    later = s["every"] * (math.ceil(38.0 if u is None else u) + 1.0) * 2.0
+    return _settles(build(s), later) if math.isfinite(later) else None
+
+
+@oracle(
+    defaults={"every": 1.0, "shape": "linear", "staircase": False, "end": None},
+    catalogue=[dict(start=0.1, rate=0.1, every=10.0), dict(start=0.0, rate=0.2, every=10.0, staircase=True, end=0.5),
+               dict(start=1e-3, rate=1.0, every=100.0, shape="log"),
+               dict(start=0.0, rate=1.0, every=50.0, shape="saturating"),
+               dict(start=1.0, rate=-0.5, every=4.0, end=0.2),
+               dict(start=0.0, rate=2.0, every=3.0, shape="saturating", end=1.5)],
+    strategy=_growth,
+    bounds=lambda s, t_max: (min(s["start"], build(s)(t_max)), max(s["start"], build(s)(t_max))),
+    landmarks=_landmarks_growth,
+    modulus=lambda s, t, dt: None if s["staircase"] else abs(s["rate"]) / s["every"] * dt,  # |h'| <= 1
+    horizon=_expected_growth,
+    unbounded=lambda s: ENDLESS if s["rate"] != 0.0 else None,
+)
+def ref_growth(
+    t: float, start: float, rate: float, every: float, shape: str, staircase: bool, end: float | None
+) -> float:
+    """start + rate * h(u), u = t / every (floored if staircase); h(u) = u (linear), log(1 + u) (log) or
+    1 - exp(-u) (saturating); end a ceiling when rate > 0, a floor when rate < 0."""
+    exact = Fraction(t) / Fraction(every)
+    u = _to_float(math.floor(exact)) if staircase else _to_float(exact)
+    if shape == "log":
+        h = math.log1p(u)
+    elif shape == "saturating":
+        h = -math.expm1(-u)
+    else:
+        h = u
+    if rate == 0.0 or h == 0.0:
+        return start
+    v = start + rate * h
+    if end is None:
+        return v
+    return min(v, end) if rate > 0.0 else max(v, end)
+
+
 @oracle(defaults={})
 def ref_custom(t: float, fn: Callable[[float], float]) -> float:
     """fn(t): the user's own function (not serialisable, so it has no dict specs)."""
@@ -1450,6 +1558,73 @@ def _expected_shift(s: Spec) -> float | None:
 def ref_shift(t: float, schedule: Ref, steps: float) -> float:
     """schedule(t + steps)."""
     return schedule(Fraction(t) + Fraction(steps))
+
+
+def _expected_stretch(s: Spec) -> float | None:
+    inner = horizon(s["schedule"])
+    return None if inner is None else inner * s["factor"]
+
+
+@oracle(
+    defaults={},
+    catalogue=[dict(schedule=COS, factor=2.0),
+               dict(schedule=spec("cyclic", base=0.1, peak=1.0, step_up=3.0, mode="exp_range", gamma=0.99),
+                    factor=0.5),
+               dict(schedule=spec("step", init=1.0, step_size=3.0, gamma=0.5), factor=1.5)],
+    bounds=lambda s, t_max: bounds(s["schedule"], t_max / s["factor"]),
+    landmarks=lambda s: [y * _x(s, "factor") for y in landmarks(s["schedule"])],
+    modulus=lambda s, t, dt: modulus(s["schedule"], t / s["factor"], dt / s["factor"]),
+    horizon=_expected_stretch,
+    exact_at_landmarks=False,
+)
+def ref_stretch(t: float, schedule: Ref, factor: float) -> float:
+    """schedule(t / factor): the schedule run factor times slower."""
+    return schedule(Fraction(t) / Fraction(factor))
+
+
+def _untuned_period(s: Spec) -> float:
+    """pytorch_warmup's period, computed as it computes it: int(2 / (1 - beta2)) for the linear
+    warmup, int(1 / (1 - beta2)) for the exponential one."""
+    return float(int((2.0 if s["shape"] == "linear" else 1.0) / (1.0 - s["beta2"])))
+
+
+def _modulus_untuned_warmup(s: Spec, t: float, dt: float) -> float | None:
+    """|d(child * omega)| <= max |child| * |d omega| + |d child|, with |omega'| <= 1 / period and omega <= 1."""
+    inner = modulus(s["schedule"], t, dt)
+    if inner is None:
+        return None
+    return _times(bounds(s["schedule"], t + dt)[1], dt / _untuned_period(s)) + inner
+
+
+def _expected_untuned_warmup(s: Spec) -> float | None:
+    inner = horizon(s["schedule"])
+    if inner is None:
+        return None
+    period = _untuned_period(s)
+    if s["shape"] == "linear":
+        return max(inner, period - 1.0)
+    omega: Ref = lambda t: -math.expm1(-_to_float((Fraction(t) + 1) / Fraction(period)))  # noqa: E731
+    return max(inner, _settles(omega, period * 80.0))
+
+
+@oracle(
+    defaults={"beta2": 0.999, "shape": "linear"},
+    catalogue=[dict(schedule=spec("constant", value=1.0)), dict(schedule=COS, beta2=0.99, shape="exponential"),
+               dict(schedule=COS, beta2=0.9)],
+    strategy={"beta2": st.one_of(st.sampled_from([0.999, 0.99, 0.9, 0.0]), _num(0.0, 0.9999))},
+    bounds=lambda s, t_max: (0.0, bounds(s["schedule"], t_max)[1]),
+    landmarks=lambda s: [*landmarks(s["schedule"]),
+                         *([Fraction(_untuned_period(s)) - 1] if s["shape"] == "linear" else [])],
+    modulus=_modulus_untuned_warmup,
+    horizon=_expected_untuned_warmup,
+    exact_at_landmarks=False,
+)
+def ref_untuned_warmup(t: float, schedule: Ref, beta2: float, shape: str) -> float:
+    """schedule(t) * omega(t): pytorch_warmup's untuned warmups, omega = min(1, (t + 1) / period) (linear) or
+    1 - exp(-(t + 1) / period) (exponential), period as pytorch_warmup computes it."""
+    u = (Fraction(t) + 1) / Fraction(_untuned_period({"beta2": beta2, "shape": shape}))
+    omega = min(1.0, _to_float(u)) if shape == "linear" else -math.expm1(-_to_float(u))
+    return schedule(t) * omega
 
 
 # ---------------------------------------------------------------------------
