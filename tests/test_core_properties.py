@@ -10,7 +10,10 @@ it gives a direction never turns back (0: never changes).
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
+from unittest import mock
 
 import numba
 import numpy as np
@@ -21,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrcore as lr
+from lrcore import _numba, _schedule
 from lrcore._registry import KINDS, stated_length
 
 JIT_OFF = bool(numba.config.DISABLE_JIT)  # type: ignore[attr-defined]
@@ -85,27 +89,50 @@ def test_values_are_finite_nonnegative_and_within_bounds(kind: str, data: st.Dat
 # The three evaluation paths agree
 
 
+@contextlib.contextmanager
+def through_the_kernel() -> Iterator[dict[str, int]]:
+    """Arrays and ndarrays of any length run in the kernel's interpreters (``_numba.serial`` and
+    ``_numba.many``: compiled by numba, or the same functions as Python under NUMBA_DISABLE_JIT),
+    not in the plain-Python scalar evaluator that shorter ones use below ``KERNEL_MIN``; yields the
+    number of calls of each, so a test can assert which path ran."""
+    calls = {"serial": 0, "many": 0}
+    serial, many = _numba.serial, _numba.many
+
+    def counted_serial(prog: np.ndarray, t0: float, out: np.ndarray) -> None:
+        calls["serial"] += 1
+        serial(prog, t0, out)
+
+    def counted_many(prog: np.ndarray, ts: np.ndarray, out: np.ndarray) -> None:
+        calls["many"] += 1
+        many(prog, ts, out)
+
+    with mock.patch.object(_schedule, "KERNEL_MIN", 1), mock.patch.object(_numba, "serial", counted_serial), \
+            mock.patch.object(_numba, "many", counted_many):
+        yield calls
+
+
 @pytest.mark.parametrize("kind", ALL)
 @SETTINGS
 @given(data=st.data(), start=st.integers(0, 5_000), n=st.integers(0, 300), frac=st.floats(0.0, 1.0))
 def test_scalar_array_and_ndarray_agree(kind: str, data: st.DataObject, start: int, n: int, frac: float) -> None:
-    """array(n, start)[i] == s(start + i) bit for bit for integer start, within 1e-12 for a fractional one;
-    s(ndarray) == s(t) element by element."""
+    """The kernel's array path (``fill_serial``) gives s.array(n, start)[i] == s(start + i), the plain-Python
+    scalar evaluator, bit for bit for integer start, within 1e-12 for a fractional one; its ndarray path
+    (``eval_many``) gives s(ndarray) == s(t) element by element."""
     spec = data.draw(spec_strategy(kind), label="spec")
     s = lr.from_dict(spec)
-    got = s.array(n, start=start)
-    assert got.dtype == np.float64 and got.shape == (n,)
-    want = np.array([s(start + i) for i in range(n)])
-    np.testing.assert_array_equal(got, want)
-
     t0 = start + frac
-    got = s.array(n, start=t0)
-    want = np.array([s(t0 + i) for i in range(n)])
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
-
     ts = data.draw(st.lists(st.floats(0.0, finite_range(spec)), max_size=20), label="ts")
-    vector = s(np.array(ts, dtype=np.float64))
+    scalar = [np.array([s(x + i) for i in range(n)]) for x in (start, t0)]
+    with through_the_kernel() as calls:
+        got = s.array(n, start=start)
+        shifted = s.array(n, start=t0)
+        vector = s(np.array(ts, dtype=np.float64))
+    assert calls == {"serial": 2 if n else 0, "many": 1 if ts else 0}, "not the kernel's paths"
+    assert got.dtype == np.float64 and got.shape == (n,)
+    np.testing.assert_array_equal(got, scalar[0])
+    np.testing.assert_allclose(shifted, scalar[1], rtol=1e-12, atol=1e-300)
     np.testing.assert_array_equal(vector, np.array([s(t) for t in ts]))
+    np.testing.assert_array_equal(s.array(n, start=start), got)  # the path an array of n takes by default
 
 
 # ---------------------------------------------------------------------------
