@@ -435,9 +435,10 @@ def from_deepspeed(
         ...                                                       "warmup_type": "linear"}})
         >>> s(0), s(1), s(51), s(101)  # one step late: (t - 1) / 100 of the way
         (0.0, 0.0, 0.005, 0.01)
-        >>> c = lr.from_deepspeed(type="WarmupCosineLR", params={"total_num_steps": 1000}, lr=0.1)
-        >>> c(0), round(c(1000), 12)  # 0 before the first step; cos_min_ratio=1e-4 at the end
-        (0.0, 1e-05)
+        >>> c = lr.from_deepspeed(type="WarmupCosineLR", params={"total_num_steps": 1000, "warmup_num_steps": 100},
+        ...                       lr=0.1)
+        >>> c(0), c(100), round(c(1000), 12)  # 0 before the first step, lr at the top, cos_min_ratio=1e-4 at the end
+        (0.0, 0.1, 1e-05)
     """
     kind, args, lr = _entry(config, type, params, lr)
     if lr is not None:
