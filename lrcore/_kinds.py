@@ -722,7 +722,7 @@ RANGE_SHAPES = ("exponential", "linear")
     params=dict(
         start=real("the learning rate of the first step, t = 0", gt=0),
         end=real("the learning rate of the last step, t = steps - 1 (> start)", gt=0),
-        steps=integer("the number of steps (learning rates) the test tries", ge=2),
+        steps=integer("the number of steps (learning rates) the test tries", ge=2, le=2**53),
         shape=choice("how the learning rate grows", *RANGE_SHAPES),
     ),
     lower=_range_lower,
@@ -1028,7 +1028,11 @@ def _stretched(s: Schedule) -> Schedule:
                     value = record.value(node, p.name)
                 value = _times(value, factor)
             elif p.name in record.rates:
-                value = value ** (1.0 / factor)
+                try:
+                    value = value ** (1.0 / factor)
+                except OverflowError:
+                    raise check.fail(node.kind, p.name, f"to the power 1 / factor={factor:g} is past the largest float",
+                                     value) from None
             kwargs[p.name] = value
         return record.constructor(**kwargs)
 
@@ -1067,7 +1071,7 @@ def stretch(schedule: Schedule, factor: float) -> None:
     try:
         _stretched(_make_stretch(schedule, factor))
     except ValueError as err:
-        raise ValueError(f"stretch: `factor`={factor:g} leaves no valid schedule ({err})") from None
+        raise check.fail("stretch", "factor", f"leaves no valid schedule ({err})", factor) from None
 
 
 def _make_stretch(schedule: Schedule, factor: float) -> Schedule:
