@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
@@ -245,22 +244,6 @@ class Plateau:
         """The settings ``to_dict`` saved; every field is checked (a bad checkpoint raises, naming it)."""
         return cls(**_settings("Plateau.from_dict", _fields_of("Plateau.from_dict", cls, data)))
 
-
-logger = logging.getLogger("lrcore")
-
-
-def log_reduction(where: str, step: Any, metric: Any, before: PlateauState, after: PlateauState,
-                  unit: str = "step") -> None:
-    """Log at INFO, on the ``"lrcore"`` logger, a reduction that ``update`` made, as Keras'
-    ``ReduceLROnPlateau(verbose=1)`` prints one.
-
-    ``update`` stays pure and knows no step: the code that feeds the plateau calls this with
-    the state before and after, its own clock (`step` in `unit`, e.g. an optimizer step or an
-    epoch) and the metric fed.  Nothing is logged when the scale did not drop.
-    """
-    if after.scale < before.scale and logger.isEnabledFor(logging.INFO):
-        logger.info("%s: %s %s: plateau reducing the lr scale to %.6g (metric %.6g, best %.6g)",
-                    where, unit, step, after.scale, float(metric), after.best)
 
 logger = logging.getLogger("lrcore")
 
