@@ -94,7 +94,7 @@ def lines(out: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
 
 
-# --- fork (issue 9.2) --------------------------------------------------------
+# --- fork -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -194,7 +194,7 @@ def test_fork_pool_after_parallel_call_does_not_hang() -> None:
     assert got["pool"].split(",") == [big, big, shifted, shifted]
 
 
-# --- threads (issue 9.3) -----------------------------------------------------
+# --- threads ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -308,7 +308,7 @@ def test_unavailable_threading_layer_warns_and_runs_serially() -> None:
     assert got["warnings"] == ("0" if got["tbb"] == "1" else "1"), out
 
 
-# --- read-only install (issue 9.4) ----------------------------------------------
+# --- read-only install ---------------------------------------------------------
 
 RO_USER = "lrcore-ro"
 
