@@ -8,8 +8,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lrcore import Suggestion, range_test
-from lrcore._internal import check, check_options, run
+from lrcore import Suggestion
+from lrcore._internal import DEFAULT_METHOD, check, check_run, run
 
 W = "find_lr"
 
@@ -24,9 +24,10 @@ def find_lr(
     end: float = 10.0,
     steps: int = 100,
     shape: str = "exponential",
-    method: str = "valley",
+    method: str = DEFAULT_METHOD,
     smooth: float = 0.98,
     diverge: float = 4.0,
+    progress: bool = True,
 ) -> Suggestion:
     """Run the LR range test from `params` and return ``lr.suggest``'s reading of it.
 
@@ -37,14 +38,24 @@ def find_lr(
     computes ``loss_fn(params, batch)`` and its gradient on the t-th batch (cycled when
     `batches` has fewer than `steps`) and applies one
     update at ``lr.range_test(start=start, end=end, steps=steps, shape=shape)(t)``
-    (in the optimizer state's float dtype).  The run stops at the first non-finite
-    loss or once the smoothed loss passes `diverge` times its minimum (the rule of
-    ``lr.suggest``).  `params` are only read: the run trains its own copies.
+    (in the optimizer state's float dtype; a linear range may start at 0).  `batches`
+    is a list, iterated again when it has fewer than `steps`, or an iterator that lasts
+    the run (read once, never stored).  The run stops at the first non-finite loss or
+    once the smoothed loss passes `diverge` times its minimum (the rule of
+    ``lr.suggest``).  `progress` shows a tqdm bar where tqdm is installed.  `params`
+    are only read: the run trains its own copies.  Every leaf of `params` must be a
+    float array (``jax.grad`` differentiates floats only).
     """
     import optax
 
-    range_test(start=start, end=end, steps=steps, shape=shape)  # bad arguments fail before anything is traced
-    check_options(W, method, smooth, diverge)
+    # bad arguments fail before anything is traced
+    check_run(W, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth, diverge=diverge,
+              progress=progress)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        dtype = getattr(leaf, "dtype", None)
+        if not (isinstance(leaf, float) or (dtype is not None and jnp.issubdtype(dtype, jnp.floating))):
+            rule = "must be a float array (jax.grad differentiates floats only)"
+            raise check.fail(W, f"params{jax.tree_util.keystr(path)}", rule, leaf, TypeError)
     if not callable(loss_fn):
         raise check.fail(W, "loss_fn", "must be callable as loss_fn(params, batch)", loss_fn, TypeError)
     if not callable(make_optimizer):
@@ -78,5 +89,5 @@ def find_lr(
 
     return run(
         W, one_step, batches, start=start, end=end, steps=steps, shape=shape, method=method,
-        smooth=smooth, diverge=diverge,
+        smooth=smooth, diverge=diverge, progress=progress,
     )

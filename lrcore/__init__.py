@@ -6,6 +6,7 @@
 (0.00015, 3e-05)
 """
 
+from ._find import find_lr
 from ._kinds import (
     add,
     clip,
@@ -67,6 +68,7 @@ __all__ = [
     "custom",
     "cyclic",
     "exponential",
+    "find_lr",
     "from_deepspeed",
     "from_dict",
     "from_hf",

@@ -9,13 +9,14 @@ command line prints as ``lrcore: error: …`` (exit status 2).
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 import sys
 import warnings
-from pathlib import Path
 from typing import Any
 
-from ._suggest import METHODS, suggest
+from ._suggest import DEFAULT_METHOD, METHODS, RATIO_BLIND_FIX, suggest
 
 EPILOG = """\
 The file: one row per step of the range test, `lr, loss` (or `lr loss`), in
@@ -44,22 +45,41 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     cmd.add_argument("file", metavar="FILE", help="the record: lr and loss per line (csv or white space)")
-    cmd.add_argument("--method", choices=METHODS, default="valley", help="how to read the curve (default: valley)")
+    cmd.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
+                     help=f"how to read the curve (default: {DEFAULT_METHOD})")
     cmd.add_argument("--smooth", type=float, default=0.98, help="moving-average weight of the past (default: 0.98)")
     cmd.add_argument("--diverge", type=float, default=4.0, help="cut where the smoothed loss passes this many "
                      "times its minimum (default: 4; inf: never)")
     cmd.add_argument("-o", "--output", metavar="IMAGE", help="also draw the curve and the suggestion to this file")
 
 
+MAX_BYTES = 64 << 20  # a range test's record is a few kB; a larger file is not one
+
+
 def read_record(path: str) -> tuple[list[float], list[float]]:
-    """(lrs, losses) from a two-column text file; ValueError/OSError naming the file and line."""
-    file = Path(path)
-    if file.is_dir():
-        raise ValueError(f"{path}: is a folder, not a file of (lr, loss) rows")
-    try:
-        text = file.read_text(encoding="utf-8")
+    """(lrs, losses) from a two-column text file; ValueError/OSError naming the file and line.
+
+    Only a regular file of at most 64 MiB is read: a FIFO, a device (``/dev/zero``) or a
+    folder is refused before any read, so the command never blocks or fills memory.
+    """
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"{path}: is a folder, not a file of (lr, loss) rows")
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path}: is not a regular file (a pipe or a device); save the record to a file first")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"{path}: is larger than {MAX_BYTES >> 20} MiB, too large for a range test's record")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text file") from None
     lrs: list[float] = []
@@ -77,7 +97,7 @@ def read_record(path: str) -> tuple[list[float], list[float]]:
                 header_allowed = False
                 continue
             bad = next(f for f in fields if not _is_float(f))
-            raise ValueError(f"{path} line {number}: {bad!r} is not a number") from None
+            raise ValueError(f"{path} line {number}: {_field(bad)} is not a number") from None
         header_allowed = False
         if len(values) != 2:
             raise ValueError(f"{path} line {number}: expected 2 columns (lr, loss); got {len(values)}")
@@ -86,6 +106,13 @@ def read_record(path: str) -> tuple[list[float], list[float]]:
     if not lrs:
         raise ValueError(f"{path}: no (lr, loss) rows")
     return lrs, losses
+
+
+def _field(text: str) -> str:
+    """A field as an error shows it: quoted, and at most 40 characters of it."""
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:30]!r}... ({len(text)} characters)"
 
 
 def _is_float(text: str) -> bool:
@@ -105,7 +132,8 @@ def run(args: argparse.Namespace) -> None:
     except ValueError as err:
         raise ValueError(f"{args.file}: {err}") from None
     for warning in caught:
-        sys.stderr.write(f"lrcore: warning: {warning.message}\n")
+        message = str(warning.message).replace(RATIO_BLIND_FIX, "pass --diverge inf to say so")
+        sys.stderr.write(f"lrcore: warning: {message}\n")
     line = s.describe()
     if args.output is not None:
         s.plot(path=args.output)

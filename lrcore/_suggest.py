@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import stat
 import warnings
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
-from ._files import save_figure
+from ._files import write_atomically
 
 METHODS = ("valley", "steepest", "minimum")
+DEFAULT_METHOD = "valley"
 MIN_POINTS = 5  # fewer points in the analysed window cannot show a valley
 CUT_NONFINITE = "non-finite loss"
 CUT_DIVERGED = "diverged"
+RATIO_BLIND_FIX = "pass diverge=math.inf to say so"  # the command line words it as its flag
 
 
 def check_options(where: str, method: Any, smooth: Any, diverge: Any) -> tuple[str, float, float]:
@@ -147,17 +149,19 @@ class Suggestion:
                 _, ax = plt.subplots(figsize=(6.4, 4), dpi=100, layout="constrained")
             else:
                 ax = Figure(figsize=(6.4, 4), dpi=100, layout="constrained").add_subplot()
-        ax.plot(self.lrs, self.losses, color="0.6", alpha=0.5, linewidth=0.8, label="loss")
-        ax.plot(self.lrs, self.smoothed, color="C0", linewidth=1.8, label="smoothed loss")
-        at = float(np.interp(math.log(self.lr), np.log(self.lrs), self.smoothed))
+        shown = self.lrs > 0  # a log axis has no place for a linear range's lr of 0
+        lrs, losses, smoothed = self.lrs[shown], self.losses[shown], self.smoothed[shown]
+        ax.plot(lrs, losses, color="0.6", alpha=0.5, linewidth=0.8, label="loss")
+        ax.plot(lrs, smoothed, color="C0", linewidth=1.8, label="smoothed loss")
+        at = float(np.interp(math.log(self.lr), np.log(lrs), smoothed))
         label = f"{self.method}: lr = {self.lr:.3g}"
         ax.axvline(self.lr, color="C3", linestyle=":", linewidth=1.2)
         ax.plot([self.lr], [at], "o", color="C3", markersize=8, zorder=3, label=label)
         ax.annotate(label, (self.lr, at), xytext=(8, 8), textcoords="offset points", color="C3")
         ax.set_xscale("log")
         # The y range follows the smoothed curve: a few raw spikes before the cut would flatten it.
-        low = min(float(self.smoothed.min()), float(np.percentile(self.losses, 2)))
-        high = float(self.smoothed.max())
+        low = min(float(smoothed.min()), float(np.percentile(losses, 2)))
+        high = float(smoothed.max())
         pad = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.05
         ax.set_ylim(low - pad, high + pad)
         ax.set_xlabel("learning rate")
@@ -167,8 +171,30 @@ class Suggestion:
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(loc="best", fontsize="small")
         if target is not None:
-            save_figure(ax.figure, target)
+            _save(ax.figure, target)
         return ax
+
+
+def _save(figure: Any, target: Path) -> None:
+    """Write the figure through the one atomic writer, in the format the extension names.
+
+    A file already there keeps its permission bits (the new file gets them before it
+    replaces the old one, so there is no moment with others), and a symbolic link
+    keeps pointing where it did: the file it names is replaced, not the link.
+    """
+    fmt = target.suffix[1:].lower() or None
+    real = Path(os.path.realpath(target))
+    try:
+        mode: int | None = stat.S_IMODE(real.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+
+    def write(tmp: str) -> None:
+        figure.savefig(tmp, format=fmt)
+        if mode is not None:
+            os.chmod(tmp, mode)
+
+    write_atomically(real, write)
 
 
 def _output_path(path: Any) -> Path:
@@ -186,32 +212,78 @@ def _output_path(path: Any) -> Path:
 
 
 def _vector(name: str, value: Any) -> np.ndarray:
+    """A 1-d float64 array of real numbers; strings, bools, complex numbers and other
+    objects are refused rather than converted."""
+    rule = "must be a 1-d sequence of real numbers"
     if isinstance(value, (str, bytes)) or value is None:
-        raise check.fail("suggest", name, "must be a 1-d sequence of numbers", value, TypeError)
+        raise check.fail("suggest", name, rule, value, TypeError)
     try:
-        x = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise check.fail("suggest", name, "must be a 1-d sequence of numbers", _short(value), TypeError) from None
-    if x.ndim != 1:
-        raise check.fail("suggest", name, f"must be 1-d (it has shape {x.shape})", _short(value))
-    return x
+        raw = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a torch tensor that requires grad
+        raise check.fail("suggest", name, rule, short(value), TypeError) from None
+    if raw.ndim != 1:
+        raise check.fail("suggest", name, f"must be 1-d (it has shape {raw.shape})", short(value))
+    mixed = isinstance(value, (list, tuple)) and raw.dtype.kind == "f"
+    if mixed and any(isinstance(v, (bool, np.bool_)) for v in value):  # numpy made the bool 1.0 or 0.0
+        raise check.fail("suggest", name, f"{rule} (it holds a bool)", short(value), TypeError)
+    if raw.dtype.kind == "O":
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in raw.tolist()):
+            raise check.fail("suggest", name, rule, short(value), TypeError)
+    elif raw.dtype.kind not in "iuf":
+        what = {"b": "bools", "c": "complex numbers", "U": "strings", "S": "bytes"}.get(raw.dtype.kind, raw.dtype)
+        raise check.fail("suggest", name, f"{rule} (it holds {what})", short(value), TypeError)
+    return raw.astype(np.float64)
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+class _Shown:
+    """Text an error message shows as it is (no quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def short(value: Any) -> Any:
+    """A value as an error message shows it: at most 80 characters, and a long sequence by
+    its length and first values (its whole repr is never built)."""
+    if (isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim >= 1)) and len(value) > 8:
+        head = ", ".join(check.show(v) for v in list(value[:3]))
+        return _Shown(f"<{type(value).__name__} of {len(value)} values: {head}, ...>")
+    text = check.show(value)
+    return _Shown(text if len(text) <= 80 else text[:77] + "...")
 
 
 def _check_lrs(lrs: np.ndarray) -> None:
     bad = ~(np.isfinite(lrs) & (lrs > 0))
+    if len(lrs) and lrs[0] == 0:
+        bad[0] = False  # a linear range test may start at 0
     if bad.any():
         i = int(np.argmax(bad))
-        raise check.fail("suggest", f"lrs[{i}]", "must be finite and > 0", float(lrs[i]))
+        rule = "must be finite and > 0" + (" (only lrs[0] may be 0)" if i else "")
+        raise check.fail("suggest", f"lrs[{i}]", rule, float(lrs[i]))
     steps = np.diff(lrs) <= 0
     if steps.any():
         i = int(np.argmax(steps)) + 1
         rule = f"must be > lrs[{i - 1}]={float(lrs[i - 1])!r} (lrs must be strictly increasing)"
         raise check.fail("suggest", f"lrs[{i}]", rule, float(lrs[i]))
+
+
+def _log_slope(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy / d(log x), as ``np.gradient(y, np.log(x))`` computes it (second order inside,
+    first order at the ends), from spacings ``log(x[i + 1] / x[i])`` taken as
+    ``log1p((x[i + 1] - x[i]) / x[i])``: always > 0 for increasing x, where two
+    logs of large neighbouring lrs can round to the same value and divide by zero."""
+    h = np.log1p(np.diff(x) / x[:-1])
+    g = np.empty(len(y))
+    with np.errstate(over="ignore", invalid="ignore"):
+        g[0] = (y[1] - y[0]) / h[0]
+        g[-1] = (y[-1] - y[-2]) / h[-1]
+        h1, h2 = h[:-1], h[1:]
+        g[1:-1] = (-h2 / (h1 * (h1 + h2)) * y[:-2] + (h2 - h1) / (h1 * h2) * y[1:-1]
+                   + h1 / (h2 * (h1 + h2)) * y[2:])
+    return g
 
 
 def _valley(y: np.ndarray) -> int:
@@ -244,8 +316,21 @@ def _valley(y: np.ndarray) -> int:
     return min(max(start + int(sections) + int(sections / 2), 0), n - 1)
 
 
+def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first: int, used: int) -> tuple[int, float]:
+    """(index, lr) by `method` on points first ... used - 1."""
+    xs, ys = x[first:used], smoothed[first:used]
+    if method == "valley":
+        index = first + _valley(ys)
+        return index, float(x[index])
+    if method == "steepest":
+        index = first + int(np.nanargmin(_log_slope(ys, xs)))
+        return index, float(x[index])
+    low = first + int(np.argmin(ys))
+    return low, float(x[low]) / 10.0
+
+
 def suggest(
-    lrs: Any, losses: Any, method: str = "valley", smooth: float = 0.98, diverge: float = 4.0
+    lrs: Any, losses: Any, method: str = DEFAULT_METHOD, smooth: float = 0.98, diverge: float = 4.0
 ) -> Suggestion:
     """Suggest a learning rate from an LR range test's (lr, loss) record.
 
@@ -254,13 +339,14 @@ def suggest(
     2. The run is cut at the first non-finite loss, or where the smoothed loss exceeds
        ``diverge`` times its running minimum (``math.inf``: no such cut); only the points
        before the cut are kept.
-    3. Skipping the first tenth of the run, the method reads the smoothed curve:
-       ``valley`` (fastai's default) the middle of the longest valley; ``steepest`` the
-       lr where the smoothed loss falls fastest against log lr (``np.gradient``, as
-       torch-lr-finder); ``minimum`` a tenth of the lr at the smallest smoothed loss.
+    3. Skipping the first tenth of the run (and an lr of 0), the method reads the smoothed
+       curve: ``valley`` (fastai's default) the middle of the longest valley; ``steepest``
+       the lr where the smoothed loss falls fastest against log lr (as torch-lr-finder);
+       ``minimum`` a tenth of the lr at the smallest smoothed loss.
 
-    `lrs` must be finite, > 0 and strictly increasing, `losses` as long; at least
-    5 points must remain to analyse.  Returns a :class:`Suggestion`.
+    `lrs` must be finite and strictly increasing, > 0 but for ``lrs[0]``, which may be 0
+    (a linear range from 0); `losses` as many real numbers; at least 5 points must remain
+    to analyse.  Returns a :class:`Suggestion`.
     """
     method, smooth, diverge = check_options("suggest", method, smooth, diverge)
     x = _vector("lrs", lrs)
@@ -269,7 +355,7 @@ def suggest(
         raise check.fail("suggest", "losses", f"must have as many values as lrs ({len(x)})", f"<{len(y)} values>")
     _check_lrs(x)
     if len(y) and not np.isfinite(y).any():
-        raise check.fail("suggest", "losses", "must hold at least one finite value", _short(y.tolist()))
+        raise check.fail("suggest", "losses", "must hold at least one finite value", short(y.tolist()))
     watch = Watch(smooth, diverge)
     smoothed = np.empty(len(y))
     cut: str | None = None
@@ -283,11 +369,11 @@ def suggest(
     if watch.ratio_blind and diverge != math.inf:
         warnings.warn(
             f"suggest: the smoothed loss reached {watch.best:.6g} <= 0, where `diverge` (a ratio to the "
-            "minimum) cannot detect divergence; pass diverge=math.inf to say so",
+            f"minimum) cannot detect divergence; {RATIO_BLIND_FIX}",
             UserWarning,
             stacklevel=2,
         )
-    first = len(y) // 10
+    first = max(len(y) // 10, 1 if len(x) and x[0] == 0 else 0)  # log lr needs lr > 0
     if used - first < MIN_POINTS:
         why = "" if cut is None else f" before the cut ({cut} at point {used})"
         skipped = f", after skipping the first {first}" if first else ""
@@ -297,73 +383,8 @@ def suggest(
             f"must leave at least {MIN_POINTS} points to analyse{why}{skipped}; {max(used - first, 0)} remain",
             f"<{len(y)} values>",
         )
-    xs, ys = x[first:used], smoothed[first:used]
-    if method == "valley":
-        index = first + _valley(ys)
-        lr = float(x[index])
-    elif method == "steepest":
-        index = first + int(np.argmin(np.gradient(ys, np.log(xs))))
-        lr = float(x[index])
-    else:
-        index = first + int(np.argmin(ys))
-        lr = float(x[index]) / 10.0
+    index, lr = _read(method, x, y, smoothed, first, used)
     arrays = [np.array(a[:used]) for a in (x, y, smoothed)]
     for a in arrays:
         a.setflags(write=False)
     return Suggestion(lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)
-
-
-def cycle(where: str, batches: Any) -> Iterator[Any]:
-    """The batches for ever: a re-iterable (a list, a DataLoader) is iterated again when it
-    ends; a one-shot iterator's batches are kept and replayed."""
-    if isinstance(batches, (str, bytes)) or not isinstance(batches, Iterable):
-        raise check.fail(where, "batches", "must be an iterable of batches", _short(batches), TypeError)
-    source: Iterable[Any] = batches
-    if isinstance(batches, Iterator):
-        seen = []
-        for batch in batches:
-            seen.append(batch)
-            yield batch
-        source = seen
-    while True:
-        empty = True
-        for batch in source:
-            empty = False
-            yield batch
-        if empty:
-            raise check.fail(where, "batches", "must yield at least one batch", _short(batches))
-
-
-def run(
-    where: str,
-    one_step: Callable[[float, Any], float],
-    batches: Any,
-    *,
-    start: float,
-    end: float,
-    steps: int,
-    shape: str,
-    method: str,
-    smooth: float,
-    diverge: float,
-) -> Suggestion:
-    """The range test's loop, shared by the runners: ``loss = one_step(lr, batch)`` for
-    lr = range_test(...)(t), t = 0, 1, ..., stopping after the first point past the cut."""
-    from ._kinds import range_test
-
-    method, smooth, diverge = check_options(where, method, smooth, diverge)
-    lrs = range_test(start=start, end=end, steps=steps, shape=shape).array(steps).tolist()
-    watch = Watch(smooth, diverge)
-    losses: list[float] = []
-    for lr, batch in zip(lrs, cycle(where, batches), strict=False):  # the batches never end
-        loss = float(one_step(lr, batch))
-        losses.append(loss)
-        if watch.add(loss)[1]:
-            break
-    try:
-        return suggest(lrs[: len(losses)], losses, method=method, smooth=smooth, diverge=diverge)
-    except ValueError as err:
-        raise ValueError(
-            f"{where}: the run stopped after {len(losses)} of {steps} steps (last lr {lrs[len(losses) - 1]:.3g}, "
-            f"loss {losses[-1]:.4g}), too early to suggest: start lower or use more steps ({err})"
-        ) from None

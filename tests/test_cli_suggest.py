@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import lrcore as lr
+from lrcore._suggest import DEFAULT_METHOD, METHODS
 
 N = 100
 LRS = lr.range_test(start=1e-6, end=10.0, steps=N).array(N).tolist()
@@ -39,7 +40,7 @@ def test_prints_the_suggestion_of_lr_suggest(tmp_path: Path, header: str | None,
     assert run.returncode == 0 and run.stderr == "", run.stderr
     s = lr.suggest(LRS, LOSSES)
     assert run.stdout == s.describe() + "\n"
-    assert f"suggested lr {s.lr:.10g} (method valley)" in run.stdout and "points 10-99 of 100" in run.stdout
+    assert f"suggested lr {s.lr:.10g} (method {DEFAULT_METHOD})" in run.stdout and "points 10-99 of 100" in run.stdout
 
 
 def test_method_smooth_diverge_and_the_plot(tmp_path: Path) -> None:
@@ -60,11 +61,64 @@ def test_method_smooth_diverge_and_the_plot(tmp_path: Path) -> None:
         assert run.stdout == want.describe() + "\n" and cut in run.stdout
 
 
-def test_a_loss_below_zero_warns_on_one_line(tmp_path: Path) -> None:
+def test_a_loss_below_zero_warns_on_one_line_naming_the_flag(tmp_path: Path) -> None:
     write(tmp_path / "l.csv", [(a, b - 2.5) for a, b in zip(LRS, LOSSES, strict=True)])
     run = cli("l.csv", cwd=tmp_path)
     assert run.returncode == 0
     assert run.stderr.startswith("lrcore: warning: suggest: the smoothed loss reached") and run.stderr.count("\n") == 1
+    assert run.stderr.endswith("pass --diverge inf to say so\n") and "math.inf" not in run.stderr
+    run = cli("l.csv", "--diverge", "inf", cwd=tmp_path)
+    assert run.returncode == 0 and run.stderr == ""
+
+
+def test_the_plot_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    write(tmp_path / "l.csv", ROWS)
+    for mode in (0o600, 0o664):
+        (tmp_path / "f.png").write_bytes(b"old")
+        (tmp_path / "f.png").chmod(mode)
+        run = cli("l.csv", "-o", "f.png", cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert (tmp_path / "f.png").stat().st_mode & 0o777 == mode and (tmp_path / "f.png").stat().st_size > 5000
+    (tmp_path / "new.png").unlink(missing_ok=True)
+    run = subprocess.run(["bash", "-c", f"umask 027 && {sys.executable} -m lrcore suggest l.csv -o new.png"],
+                         cwd=tmp_path, env=dict(os.environ, MPLBACKEND="Agg"), capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and (tmp_path / "new.png").stat().st_mode & 0o777 == 0o640  # a new file: the umask
+
+
+def test_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """It used to read /dev/zero until memory ran out; here memory is capped at 2 GB and time at 120 s."""
+    capped = (
+        "import resource, runpy, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, resource.RLIM_INFINITY))\n"
+        "sys.argv = ['lrcore', 'suggest', '/dev/zero']\n"
+        "runpy.run_module('lrcore', run_name='__main__')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", capped], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr == (
+        "lrcore: error: /dev/zero: is not a regular file (a pipe or a device); save the record to a file first\n"
+    )
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the command must not wait (120 s limit)."""
+    os.mkfifo(tmp_path / "pipe")
+    run = cli("pipe", cwd=tmp_path)
+    assert run.returncode == 2 and "lrcore: error: pipe: is not a regular file (a pipe or a device)" in run.stderr
+
+
+def test_a_long_junk_field_is_shown_short(tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text("lr,loss\n1e-5,2.0\n1e-4," + "x" * 10_000_000 + "\n")
+    run = cli("f.csv", cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and len(run.stderr) < 200, run.stderr[:300]
+    assert "f.csv line 3: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (10000000 characters) is not a number" in run.stderr
+
+
+def test_a_file_over_64_mib_is_refused(tmp_path: Path) -> None:
+    with open(tmp_path / "big.csv", "wb") as f:
+        f.truncate((64 << 20) + 1)
+    run = cli("big.csv", cwd=tmp_path)
+    assert run.returncode == 2 and "big.csv: is larger than 64 MiB" in run.stderr
 
 
 ROWS = list(zip(LRS, LOSSES, strict=True))
@@ -109,7 +163,8 @@ def test_a_folder_and_the_help(tmp_path: Path) -> None:
     run = cli(".", cwd=tmp_path)
     assert run.returncode == 2 and "is a folder" in run.stderr and run.stderr.count("\n") == 1
     run = cli("--help", cwd=tmp_path)
-    assert run.returncode == 0 and "--method {valley,steepest,minimum}" in run.stdout
+    assert run.returncode == 0 and f"--method {{{','.join(METHODS)}}}" in run.stdout
+    assert f"(default: {DEFAULT_METHOD})" in run.stdout
 
 
 def readme_section() -> str:

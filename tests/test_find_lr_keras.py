@@ -60,7 +60,7 @@ def test_state_restored_bit_for_bit() -> None:
     model = model_for(x, 3, loss, keras.optimizers.AdamW(3e-3), norm=True)
     model.fit(x[:96], y[:96], batch_size=32, epochs=1, verbose=0)  # moments, step count, statistics, seed state
     before = values(model)
-    s = find_lr(model, x, y, batch_size=batch_size, steps=60)
+    s = find_lr(model, x, y, batch_size=batch_size, steps=60, progress=False)
     assert same(before, values(model))
     assert float(model.optimizer.learning_rate.numpy()) == np.float32(3e-3) and 0 < s.lr < 10
 
@@ -69,11 +69,31 @@ def test_an_unbuilt_optimizer_is_left_fresh() -> None:
     x, y, batch_size, loss = regression()
     model = model_for(x, 1, loss, keras.optimizers.Adam(1e-3))
     weights = [np.array(v.numpy(), copy=True) for v in model.variables]
-    find_lr(model, x, y, batch_size=batch_size, steps=40)
+    find_lr(model, x, y, batch_size=batch_size, steps=40, progress=False)
     assert same(weights, [np.array(v.numpy(), copy=True) for v in model.variables])
     assert int(model.optimizer.iterations.numpy()) == 0
     moments = [v.numpy() for v in model.optimizer.variables if "momentum" in v.path or "velocity" in v.path]
     assert moments and all(not m.any() for m in moments)
+
+
+def unbuilt(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)])  # no keras.Input
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    return model
+
+
+def test_a_model_built_on_first_call_is_built_as_fit_would_and_fits_afterwards() -> None:
+    x, y, batch_size, _ = regression()
+    model = unbuilt(seed=5)
+    assert not model.built
+    s = find_lr(model, x, y, batch_size=batch_size, steps=40, progress=False)
+    assert model.built and 0 < s.lr < 10
+    assert len(model.optimizer.variables) > 2 and int(model.optimizer.iterations.numpy()) == 0
+    model.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+    alone = unbuilt(seed=5)  # the same model trained without the range test
+    alone.fit(x, y, batch_size=batch_size, epochs=2, shuffle=False, verbose=0)
+    assert same([np.asarray(v) for v in model.get_weights()], [np.asarray(v) for v in alone.get_weights()])
 
 
 def test_lrs_follow_range_test_and_batches_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +110,7 @@ def test_lrs_follow_range_test_and_batches_cycle(monkeypatch: pytest.MonkeyPatch
         return original(xb, yb, **kwargs)
 
     monkeypatch.setattr(model, "train_on_batch", spy)
-    s = find_lr(model, x * 1e-3, y, batch_size=100, start=1e-5, end=0.1, steps=30, diverge=math.inf)
+    s = find_lr(model, x * 1e-3, y, batch_size=100, start=1e-5, end=0.1, steps=30, diverge=math.inf, progress=False)
     want = lr.range_test(start=1e-5, end=0.1, steps=30)
     assert s.lrs.tolist() == [want(t) for t in range(30)]
     assert used == [float(np.float32(want(t))) for t in range(30)]  # the optimizer's float32 variable
@@ -100,7 +120,7 @@ def test_lrs_follow_range_test_and_batches_cycle(monkeypatch: pytest.MonkeyPatch
 def test_stops_at_divergence() -> None:
     x, y, batch_size, loss = regression()
     model = model_for(x, 1, loss, keras.optimizers.SGD(0.01))
-    s = find_lr(model, x, y, batch_size=batch_size, start=1e-4, end=100.0, steps=100, smooth=0.5)
+    s = find_lr(model, x, y, batch_size=batch_size, start=1e-4, end=100.0, steps=100, smooth=0.5, progress=False)
     assert s.cut is not None and len(s.lrs) < 99
 
 
@@ -128,7 +148,7 @@ def test_the_suggestion_trains_well(problem: Any, optimizer: str) -> None:
     opt = keras.optimizers.Adam(1e-3) if optimizer == "adam" else keras.optimizers.SGD(1e-3, momentum=0.9)
     model = model_for(x, 3 if loss != "mse" else 1, loss, opt)
     model.optimizer.build(model.trainable_variables)
-    s = find_lr(model, x, y, batch_size=batch_size, start=1e-6, end=10.0, steps=100)
+    s = find_lr(model, x, y, batch_size=batch_size, start=1e-6, end=10.0, steps=100, progress=False)
     grid = np.logspace(-4, 0.5, 10).tolist()
     *finals, ours = final_losses(x, y, batch_size, model, [*grid, s.lr])
     table = dict(zip(grid, finals, strict=True))
@@ -158,6 +178,14 @@ def test_a_schedule_learning_rate_is_refused() -> None:
         (lambda m, x, y: find_lr(m, x, y, batch_size=2.5), TypeError, "find_lr: `batch_size` must be an int"),
         (lambda m, x, y: find_lr(m, x[:0], y[:0]), ValueError, "find_lr: `x` must have at least one row"),
         (lambda m, x, y: find_lr(m, 3.0, y), TypeError, "find_lr: `x` must be an array"),
+        (lambda m, x, y: find_lr(m, x, None), TypeError,
+         "find_lr: `y` must hold the targets, one row per row of x; got y=None"),
+        (lambda m, x, y: find_lr(m, x, y[:100]), ValueError,
+         "find_lr: `y` must have as many rows as x (512); got y='<100 rows>'"),
+        (lambda m, x, y: find_lr(m, {"a": x, "b": x[:10]}, y), ValueError,
+         "find_lr: `x` must hold arrays with the same number of rows"),
+        (lambda m, x, y: find_lr(m, x, y, progress="no"), TypeError, "find_lr: `progress` must be True or False"),
+        (lambda m, x, y: find_lr(unbuilt(0), x, y, steps=1), ValueError, "range_test: `steps` must be >= 2"),
         (lambda m, x, y: find_lr(m, x, y, method="x"), ValueError, "find_lr: `method` must be one of"),
         (lambda m, x, y: find_lr(m, x, y, steps=1), ValueError, "range_test: `steps` must be >= 2"),
     ],
@@ -165,9 +193,21 @@ def test_a_schedule_learning_rate_is_refused() -> None:
 def test_bad_input(call: Any, exc: type, message: str) -> None:
     x, y, _, loss = regression()
     model = model_for(x, 1, loss, keras.optimizers.SGD(0.01))
+    before = values(model)
     with pytest.raises(exc) as info:
         call(model, x, y)
     assert message in str(info.value) and "\n" not in str(info.value)
+    assert same(before, values(model))
+
+
+def test_a_refused_unbuilt_model_is_left_unbuilt() -> None:
+    x, y, _, _ = regression()
+    model = unbuilt(seed=1)
+    with pytest.raises(ValueError, match=r"range_test: `steps` must be >= 2"):
+        find_lr(model, x, y, steps=1)
+    assert not model.built and not model.optimizer.built
+    model.fit(x, y, epochs=1, verbose=0)  # fit still builds and trains it
+    assert len(model.optimizer.variables) > 2
 
 
 def test_torch_backend_in_a_subprocess() -> None:

@@ -80,8 +80,8 @@ def test_params_untouched_one_trace_exact_lrs_and_cycled_batches(problem: Any) -
         jax.debug.callback(lambda i: seen.append(int(i)), batch[2])
         return loss_fn(p, batch)
 
-    s = find_lr(counted, params, recording(used, optax.sgd), iter(batches), start=1e-5, end=0.5, steps=40,
-                diverge=math.inf)
+    s = find_lr(counted, params, recording(used, optax.sgd), batches, start=1e-5, end=0.5, steps=40,
+                diverge=math.inf, progress=False)
     assert traces[0] == 1
     want = lr.range_test(start=1e-5, end=0.5, steps=40)
     assert s.lrs.tolist() == [want(t) for t in range(40)]
@@ -91,10 +91,20 @@ def test_params_untouched_one_trace_exact_lrs_and_cycled_batches(problem: Any) -
     assert not any(a.is_deleted() for a in jax.tree.leaves(params))
 
 
+def test_a_one_shot_iterator_is_read_once_and_a_linear_range_may_start_at_zero() -> None:
+    batches, loss_fn, params = regression()
+    used: list[float] = []
+    s = find_lr(loss_fn, params, recording(used, optax.sgd), iter(batches * 4), start=0.0, end=0.05, steps=30,
+                shape="linear", diverge=math.inf, progress=False)
+    assert used == [float(np.float32(v)) for v in lr.linear(start=0.0, end=0.05, steps=29).array(30)]
+    assert s.lrs[0] == 0.0 and 0 < s.lr <= 0.05
+
+
 def test_stops_at_divergence_with_suggests_rule() -> None:
     batches, loss_fn, params = regression()
     used: list[float] = []
-    s = find_lr(loss_fn, params, recording(used, optax.sgd), batches, start=1e-4, end=100.0, steps=100, smooth=0.5)
+    s = find_lr(loss_fn, params, recording(used, optax.sgd), batches, start=1e-4, end=100.0, steps=100, smooth=0.5,
+                progress=False)
     assert s.cut is not None and len(used) == len(s.lrs) + 1 < 100
 
 
@@ -134,7 +144,7 @@ def test_the_suggestion_trains_well(problem: Any, make: str) -> None:
             return optax.adam(learning_rate)
         return optax.sgd(learning_rate, momentum=0.9)
 
-    s = find_lr(loss_fn, params, optimizer, batches, start=1e-6, end=10.0, steps=100)
+    s = find_lr(loss_fn, params, optimizer, batches, start=1e-6, end=10.0, steps=100, progress=False)
     grid = np.logspace(-4, 0.5, 10).tolist()
     *finals, ours = final_losses(loss_fn, params, optimizer, batches, [*grid, s.lr])
     table = dict(zip(grid, finals, strict=True))
@@ -152,6 +162,13 @@ def test_the_suggestion_trains_well(problem: Any, make: str) -> None:
         ({"diverge": 0.5}, ValueError, "find_lr: `diverge` must be > 1"),
         ({"end": -1.0}, ValueError, "range_test: `end` must be > 0"),
         ({"shape": "cos"}, ValueError, "range_test: `shape` must be one of"),
+        ({"batches": "abc"}, TypeError, "find_lr: `batches` must be an iterable of batches"),
+        ({"progress": 0}, TypeError, "find_lr: `progress` must be True or False"),
+        ({"params": {"w": jnp.zeros((8, 1)), "steps": 3}}, TypeError,
+         "find_lr: `params['steps']` must be a float array (jax.grad differentiates floats only); "
+         "got params['steps']=3"),
+        ({"params": {"w": jnp.zeros((8, 1)), "mask": jnp.ones(8, dtype=jnp.int32)}}, TypeError,
+         "find_lr: `params['mask']` must be a float array"),
     ],
 )
 def test_bad_input(kwargs: dict, exc: type, message: str) -> None:

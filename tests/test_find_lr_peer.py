@@ -61,7 +61,7 @@ def test_same_lrs_and_same_losses(problem: str) -> None:
     assert used == finder.history["lr"]  # the lr it records is the lr iteration i ran with
 
     model, opt = make(1e-3)
-    ours = find_lr(model, opt, loader, loss_fn, start=START, end=END, steps=STEPS, diverge=math.inf)
+    ours = find_lr(model, opt, loader, loss_fn, start=START, end=END, steps=STEPS, diverge=math.inf, progress=False)
     theirs_lr, theirs_loss = np.array(finder.history["lr"]), np.array(finder.history["loss"])
     n = len(ours.lrs)
     # Where the lrs agree, the losses agree.  Measured: the lrs agree bit for bit at every
@@ -113,7 +113,7 @@ def run_setting(problem: str, optimizer: str, halve: bool) -> tuple[float, float
     finder.range_test(loader, start_lr=START, end_lr=END, num_iter=STEPS, step_mode="exp")  # its defaults
     _, theirs = finder.plot(ax=Figure().add_subplot(), suggest_lr=True)
     model, opt = make(1e-3)
-    ours = find_lr(model, opt, loader, loss_fn, start=START, end=END, steps=STEPS).lr  # our defaults (valley)
+    ours = find_lr(model, opt, loader, loss_fn, start=START, end=END, steps=STEPS, progress=False).lr  # our default
     finals = []
     for rate in (ours, theirs):
         model, opt = make(rate)

@@ -97,10 +97,10 @@ def test_with_noise_the_suggestions_stay_near_the_noise_free_ones(seed: int) -> 
     # The valley is the longest strictly falling stretch: on the clean curve it also takes in the
     # near-flat start, with noise only the fall itself; either way the point is on the fall, where
     # the smoothed noise-free loss has come down between 10 % and 90 % of the way.
-    smoothed = lr.suggest(LRS, CLEAN, smooth=0.9).smoothed
+    smoothed = lr.suggest(LRS, CLEAN, method="valley", smooth=0.9).smoothed
     top, bottom = smoothed[N // 10], smoothed.min()
     for losses in (noisy, CLEAN):
-        at = lr.suggest(LRS, losses, smooth=0.9).index
+        at = lr.suggest(LRS, losses, method="valley", smooth=0.9).index
         assert 0.1 <= (smoothed[at] - bottom) / (top - bottom) <= 0.9
     # ... and the smoothed noise-free curve lags the clean one by about smooth / (1 - smooth) points.
     lag = lr.suggest(LRS, CLEAN, method="steepest", smooth=0.9).index - STEEP_AT
@@ -115,7 +115,7 @@ def test_valley_equals_fastais_loop_on_random_curves() -> None:
         losses = np.cumsum(rng.standard_normal(n)) + 100.0
         if rng.random() < 0.3:
             losses = np.round(losses)  # ties: strictly decreasing only
-        got = lr.suggest(lrs, losses, smooth=0.0, diverge=math.inf)
+        got = lr.suggest(lrs, losses, method="valley", smooth=0.0, diverge=math.inf)
         want = fastai_valley(lrs[n // 10 :].tolist(), losses[n // 10 :].tolist())
         assert got.index == n // 10 + min(max(want, 0), n - n // 10 - 1)
 
@@ -128,6 +128,49 @@ def test_steepest_uses_the_slope_against_log_lr() -> None:
     assert s.first == 1
     assert s.index == 1 + int(np.argmin(np.gradient(losses[1:], np.log(lrs[1:])))) == 7
     assert 1 + int(np.argmin(np.gradient(losses[1:]))) == 5  # per point, the big jump would win
+
+
+def test_steepest_on_lrs_whose_logs_round_to_the_same_value() -> None:
+    """Neighbouring large lrs one ulp apart have equal float logs: the slope is still finite and found."""
+    lrs = 1e10 * (1 + np.arange(40) * 2.0**-52)
+    assert len(set(np.log(lrs).tolist())) < 40
+    losses = np.r_[np.full(15, 5.0), np.linspace(5.0, 1.0, 6)[1:], np.full(20, 1.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = lr.suggest(lrs, losses, method="steepest", smooth=0.0)
+    assert 15 <= s.index <= 19 and s.lr == lrs[s.index]
+
+
+def test_an_lr_of_zero_is_allowed_first_and_never_read() -> None:
+    lrs = lr.linear(start=0.0, end=1.0, steps=N - 1).array(N)
+    losses = curve(np.log10(np.maximum(lrs, 1e-12)) - 2.0)
+    for method in ("valley", "steepest", "minimum"):
+        s = lr.suggest(lrs, losses, method=method, smooth=0.0)
+        assert s.lr > 0 and s.index >= 1
+    short = lr.suggest(lrs[:8], losses[:8], method="steepest", smooth=0.0)
+    assert short.first == 1 and short.lr > 0  # fewer than 10 points: only the lr of 0 is skipped
+
+
+def test_plot_of_a_linear_range_from_zero(tmp_path) -> None:
+    lrs = lr.linear(start=0.0, end=1.0, steps=N - 1).array(N)
+    s = lr.suggest(lrs, curve(np.log10(np.maximum(lrs, 1e-12)) - 2.0))
+    ax = s.plot(path=tmp_path / "zero.png")
+    assert (tmp_path / "zero.png").stat().st_size > 5000 and min(ax.get_lines()[0].get_xdata()) > 0
+
+
+def test_plot_keeps_an_existing_files_mode_and_a_symlink(tmp_path) -> None:
+    s = lr.suggest(LRS, CLEAN)
+    target = tmp_path / "finder.png"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    s.plot(path=link)
+    assert link.is_symlink() and target.stat().st_size > 5000
+    assert target.stat().st_mode & 0o777 == 0o640
+    s.plot(path=target)
+    assert target.stat().st_mode & 0o777 == 0o640 and sorted(p.name for p in tmp_path.iterdir()) == ["finder.png",
+                                                                                                        "link.png"]
 
 
 def test_divergence_cut() -> None:
@@ -228,16 +271,23 @@ GOOD = (LRS, CLEAN)
          "first 2; 2 remain"),
         ((LRS, [math.nan] * N), {}, ValueError, "suggest: `losses` must hold at least one finite value"),
         ((-LRS, CLEAN), {}, ValueError, "suggest: `lrs[0]` must be finite and > 0; got lrs[0]=-1e-06"),
-        ((np.r_[0.0, LRS[1:]], CLEAN), {}, ValueError, "suggest: `lrs[0]` must be finite and > 0; got lrs[0]=0.0"),
+        ((np.r_[LRS[:1], 0.0, LRS[2:]], CLEAN), {}, ValueError,
+         "suggest: `lrs[1]` must be finite and > 0 (only lrs[0] may be 0); got lrs[1]=0.0"),
         ((np.r_[LRS[:5], math.nan, LRS[6:]], CLEAN), {}, ValueError, "suggest: `lrs[5]` must be finite and > 0"),
         ((np.r_[LRS[:5], math.inf, LRS[6:]], CLEAN), {}, ValueError, "suggest: `lrs[5]` must be finite and > 0"),
         ((LRS[::-1], CLEAN), {}, ValueError,
          "suggest: `lrs[1]` must be > lrs[0]=10.0 (lrs must be strictly increasing)"),
         ((np.r_[LRS[:7], LRS[6:-1]], CLEAN), {}, ValueError, "suggest: `lrs[7]` must be > lrs[6]"),
         ((LRS.reshape(1, -1), CLEAN), {}, ValueError, "suggest: `lrs` must be 1-d (it has shape (1, 141))"),
-        (("0.1 0.2", CLEAN), {}, TypeError, "suggest: `lrs` must be a 1-d sequence of numbers"),
-        ((LRS, ["a"] * N), {}, TypeError, "suggest: `losses` must be a 1-d sequence of numbers"),
-        ((LRS, None), {}, TypeError, "suggest: `losses` must be a 1-d sequence of numbers; got losses=None"),
+        (("0.1 0.2", CLEAN), {}, TypeError, "suggest: `lrs` must be a 1-d sequence of real numbers"),
+        ((LRS, ["a"] * N), {}, TypeError, "`losses` must be a 1-d sequence of real numbers (it holds strings)"),
+        ((LRS, [str(v) for v in CLEAN]), {}, TypeError, "(it holds strings); got losses=<list of 141 values: '"),
+        ((LRS, CLEAN + 0j), {}, TypeError, "`losses` must be a 1-d sequence of real numbers (it holds complex"),
+        ((LRS, CLEAN > 2), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real numbers (it holds bools)"),
+        ((LRS, [*CLEAN[:-1].tolist(), True]), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real"),
+        ((LRS, [*CLEAN[:-1].tolist(), None]), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real"),
+        ((LRS, [[1.0], [2.0, 3.0]]), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real numbers"),
+        ((LRS, None), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real numbers; got losses=None"),
         (GOOD, {"method": "steep"}, ValueError,
          "suggest: `method` must be one of 'valley', 'steepest', 'minimum'; got method='steep'"),
         (GOOD, {"method": None}, TypeError, "suggest: `method` must be one of"),

@@ -1,0 +1,319 @@
+"""The LR range test's loop, shared by ``lr.find_lr`` and every framework's ``find_lr``.
+
+A runner supplies one training step, ``loss = step(lr)``; the loop walks the range
+test's learning rates, stops at ``lr.suggest``'s cut (through ``Watch``, the same
+rule), shows a progress bar and returns ``lr.suggest``'s reading.  Memory stays
+bounded whatever `steps` is: the learning rates are drawn in chunks as the run
+reaches them, the losses are kept as packed floats, and batches are never stored
+(a re-iterable is iterated again; a one-shot iterator is read once).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _validate as check
+from ._suggest import DEFAULT_METHOD, Suggestion, Watch, check_options, short, suggest
+
+CHUNK = 4096  # learning rates drawn at a time
+# Consecutive learning rates must differ by at least this fraction of the larger, so that
+# float64 rounding cannot make the range flat or step back: exponential ranges evaluate
+# start * growth ** p with a rounding error of a few ulps times log(end / start), and
+# measured ranges stay strictly increasing down to a step of 2**-43 (failing at 2**-44);
+# 2**-36 keeps a 128-fold margin and still allows about 10**12 steps over 8 decades.
+MIN_STEP = 2.0**-36
+
+
+def lr_schedule(where: str, start: Any, end: Any, steps: Any, shape: Any) -> Any:
+    """The range test's schedule, validated, refused before any training when float64
+    cannot make its learning rates strictly increasing.
+
+    A linear range may start at 0 (``lr.linear`` from 0 to `end` over ``steps - 1``);
+    every other range is ``lr.range_test(start=..., end=..., steps=..., shape=...)``.
+    """
+    from ._kinds import linear, range_test
+
+    if shape == "linear" and isinstance(start, numbers.Real) and not isinstance(start, bool) and start == 0:
+        end = check.number(where, "end", end, gt=0)
+        steps = _steps(where, steps)
+        schedule = linear(start=0.0, end=end, steps=steps - 1)
+        start = 0.0
+    else:
+        schedule = range_test(start=start, end=end, steps=steps, shape=shape)
+        start, end, steps = schedule["start"], schedule["end"], schedule["steps"]
+    if shape == "exponential":
+        step, rule = math.log(end / start) / (steps - 1), "log(end / start) / (steps - 1)"
+    else:
+        step, rule = (end - start) / (steps - 1) / end, "(end - start) / (steps - 1) / end"
+    if not step >= MIN_STEP:
+        raise ValueError(
+            f"{where}: `steps` must leave the learning rates room to increase: {rule} is {step:.3g}, below "
+            f"2**-36 (float64 would repeat or reverse some of them); got steps={steps} for start={start!r}, "
+            f"end={end!r}: widen the range or use fewer steps"
+        )
+    return schedule
+
+
+def _steps(where: str, steps: Any) -> int:
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral):
+        raise check.fail(where, "steps", "must be an int", steps, TypeError)
+    if steps < 2:
+        raise check.fail(where, "steps", "must be >= 2", steps)
+    return int(steps)
+
+
+def batches_for(where: str, batches: Any, steps: int) -> Iterator[Any]:
+    """The batches, one per step, never stored: a re-iterable (a list, a DataLoader) is
+    iterated again each time it ends; a one-shot iterator is read once and must last the
+    run (one known to be shorter is refused before training)."""
+    if isinstance(batches, (str, bytes)) or not isinstance(batches, Iterable):
+        raise check.fail(where, "batches", "must be an iterable of batches", short(batches), TypeError)
+    if isinstance(batches, Iterator):
+        known = operator.length_hint(batches, -1)
+        if 0 <= known < steps:
+            raise _ran_out(where, known, steps)
+        return _once(where, batches, steps)
+    return _again(where, batches)
+
+
+def _ran_out(where: str, count: int, steps: int) -> ValueError:
+    fewer = f" or steps={count}" if count >= 2 else ""
+    return ValueError(
+        f"{where}: `batches` is a one-shot iterator of {count} batches, fewer than the {steps} steps of the test; "
+        f"pass a list or a DataLoader (iterated again when it ends){fewer}"
+    )
+
+
+def _once(where: str, batches: Iterator[Any], steps: int) -> Iterator[Any]:
+    count = 0
+    for batch in batches:
+        count += 1
+        yield batch
+    raise _ran_out(where, count, steps)
+
+
+def _again(where: str, batches: Iterable[Any]) -> Iterator[Any]:
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise check.fail(where, "batches", "must yield at least one batch", short(batches))
+
+
+def _bar(steps: int, progress: bool) -> Any:
+    """A tqdm progress bar on stderr, or None without tqdm (or with progress=False)."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=steps, desc="LR range test", unit="step", dynamic_ncols=True)
+
+
+def loss_value(where: str, loss: Any) -> float:
+    """A step's loss as a float: a real number, or a one-element tensor or array of reals.
+    Anything else (None, a bool, a complex, a string, several values) is refused, naming
+    what came back."""
+    if isinstance(loss, (bool, np.bool_)):
+        raise _bad_loss(where, loss)
+    if isinstance(loss, numbers.Real):
+        return float(loss)
+    numel = getattr(loss, "numel", None)  # torch counts with numel(); numpy and jax with size
+    count = numel() if callable(numel) else getattr(loss, "size", None)
+    dtype = str(getattr(loss, "dtype", ""))
+    if count != 1 or not any(kind in dtype for kind in ("float", "int", "half")) or "complex" in dtype:
+        raise _bad_loss(where, loss)
+    item = getattr(loss, "item", None)  # a one-element array of any shape (float() takes 0-d only)
+    return float(item() if callable(item) else loss)
+
+
+def _bad_loss(where: str, loss: Any) -> TypeError:
+    return TypeError(f"{where}: the step must return the loss, one real number; got {short(loss)}")
+
+
+class RangeTest:
+    """The loop's state, for runners driven by their framework's own loop (Lightning's
+    hooks) as much as by ``run_steps``: the learning rates in order (``rates()``),
+    ``add(lr, loss)`` after each step (True once the run is past the cut), ``close()``
+    and the reading, ``result()``.
+
+    Every argument is checked, and a range that cannot increase refused, on construction,
+    before the first step."""
+
+    def __init__(
+        self, where: str, *, start: Any, end: Any, steps: Any, shape: Any, method: Any, smooth: Any, diverge: Any,
+        progress: Any,
+    ) -> None:
+        self.where = where
+        self.method, self.smooth, self.diverge = check_options(where, method, smooth, diverge)
+        progress = check.flag(where, "progress", progress)
+        self.schedule = lr_schedule(where, start, end, steps, shape)
+        self.steps = int(steps)
+        self.watch = Watch(self.smooth, self.diverge)
+        self.lrs, self.losses = array("d"), array("d")  # packed: 16 bytes a step
+        self.stopped = False
+        self.bar = _bar(self.steps, progress)
+
+    def rates(self) -> Iterator[float]:
+        """The learning rates, drawn CHUNK at a time as the run reaches them (plain-Python
+        evaluation: a chunk is too short for the kernel to pay)."""
+        last = -math.inf
+        for t0 in range(0, self.steps, CHUNK):
+            chunk = self.schedule.array(min(CHUNK, self.steps - t0), start=t0)
+            if not (chunk[0] > last and (np.diff(chunk) > 0).all()):  # unreachable by the rule; never train on it
+                raise ValueError(f"{self.where}: the range test's learning rates are not strictly increasing near "
+                                 f"step {t0}; widen the range or use fewer steps")
+            last = float(chunk[-1])
+            yield from chunk.tolist()
+
+    def add(self, rate: float, loss: float) -> bool:
+        """Record one step; True when the run should stop here (past the cut)."""
+        self.lrs.append(rate)
+        self.losses.append(loss)
+        smoothed, self.stopped = self.watch.add(loss)
+        if self.bar is not None:
+            self.bar.set_postfix(lr=f"{rate:.3g}", loss=f"{smoothed:.4g}", refresh=False)
+            self.bar.update()
+        return self.stopped
+
+    def close(self) -> None:
+        if self.bar is not None:
+            if self.stopped:
+                self.bar.set_postfix_str("stopped: the loss diverged", refresh=False)
+            self.bar.close()
+            self.bar = None
+
+    def result(self) -> Suggestion:
+        """``lr.suggest``'s reading of the steps run; a ValueError when too few were run."""
+        used = len(self.losses)
+        lrs, losses = np.frombuffer(self.lrs), np.frombuffer(self.losses)
+        try:
+            return suggest(lrs, losses, method=self.method, smooth=self.smooth, diverge=self.diverge)
+        except ValueError as err:
+            last = f" (last lr {lrs[-1]:.3g}, loss {losses[-1]:.4g})" if used else ""
+            raise ValueError(
+                f"{self.where}: the run stopped after {used} of {self.steps} steps{last}, too early to suggest: "
+                f"start lower or use more steps ({err})"
+            ) from None
+
+
+def run_steps(
+    where: str,
+    step: Callable[[float], float],
+    *,
+    start: Any,
+    end: Any,
+    steps: Any,
+    shape: Any,
+    method: Any,
+    smooth: Any,
+    diverge: Any,
+    progress: Any,
+) -> Suggestion:
+    """The loop: ``loss = step(lr)`` for each learning rate of the range test, in order,
+    stopping after the first point past the cut; returns ``lr.suggest``'s reading."""
+    test = RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
+                     diverge=diverge, progress=progress)
+    try:
+        for rate in test.rates():
+            if test.add(rate, step(rate)):
+                break
+    finally:
+        test.close()
+    return test.result()
+
+
+def check_run(
+    where: str, *, start: Any, end: Any, steps: Any, shape: Any, method: Any, smooth: Any, diverge: Any,
+    progress: Any = True,
+) -> None:
+    """Every argument of a range test checked, as the loop checks them, for a runner that
+    must refuse bad ones before it touches the model."""
+    RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth, diverge=diverge,
+              progress=False)
+    check.flag(where, "progress", progress)
+
+
+def run(
+    where: str,
+    one_step: Callable[[float, Any], Any],
+    batches: Any,
+    *,
+    start: Any,
+    end: Any,
+    steps: Any,
+    shape: Any,
+    method: Any,
+    smooth: Any,
+    diverge: Any,
+    progress: Any = True,
+) -> Suggestion:
+    """``run_steps`` with ``loss = one_step(lr, batch)`` on the next batch of `batches`
+    (see ``batches_for``); the adapters' loop."""
+    lr_schedule(where, start, end, steps, shape)  # a bad range is refused before the batches are touched
+    feed = batches_for(where, batches, int(steps))
+
+    def step(rate: float) -> float:
+        return loss_value(where, one_step(rate, next(feed)))
+
+    return run_steps(
+        where, step, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
+        diverge=diverge, progress=progress,
+    )
+
+
+def find_lr(
+    step_fn: Callable[[float], Any],
+    *,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    shape: str = "exponential",
+    method: str = DEFAULT_METHOD,
+    smooth: float = 0.98,
+    diverge: float = 4.0,
+    progress: bool = True,
+) -> Suggestion:
+    """Run an LR range test through your own training step and return ``lr.suggest``'s reading.
+
+    ``step_fn(lr)`` trains one step at learning rate `lr` and returns that step's loss
+    (a float, or a one-element tensor or array).  It is called for
+    ``lr = lr.range_test(start=start, end=end, steps=steps, shape=shape)(t)``,
+    t = 0, 1, ..., until the run ends or passes ``lr.suggest``'s cut (the first
+    non-finite loss, or the smoothed loss above `diverge` times its minimum).
+    A linear range may start at 0.  Saving and restoring the model is the caller's
+    part: the steps train it.  `progress` shows a tqdm bar on stderr where tqdm is
+    installed.
+
+    Example:
+        >>> import lrcore as lr
+        >>> w = [3.0]
+        >>> def step(rate):  # gradient descent on (w - 1)**2
+        ...     loss = (w[0] - 1.0) ** 2
+        ...     w[0] -= rate * 2.0 * (w[0] - 1.0)
+        ...     return loss
+        >>> s = lr.find_lr(step, start=1e-4, end=10.0, steps=60, progress=False)
+        >>> 1e-3 < s.lr < 1.0
+        True
+    """
+    where = "find_lr"
+    if not callable(step_fn):
+        raise check.fail(where, "step_fn", "must be callable as step_fn(lr) -> loss", short(step_fn), TypeError)
+
+    def step(rate: float) -> float:
+        return loss_value(where, step_fn(rate))
+
+    return run_steps(
+        where, step, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
+        diverge=diverge, progress=progress,
+    )
