@@ -26,8 +26,9 @@ except ModuleNotFoundError as err:
 
 from . import _torch_state as ckpt
 from . import torch as torch_adapter
+from ._find_hf import find_lr
 
-__all__ = ["PlateauCallback", "Scheduler"]
+__all__ = ["PlateauCallback", "Scheduler", "find_lr"]
 
 W = "hf.PlateauCallback"
 

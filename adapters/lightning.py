@@ -26,9 +26,10 @@ except ModuleNotFoundError as err:
                               name="lightning") from err
 
 from . import _torch_state as ckpt
+from ._find_lightning import find_lr
 from .torch import Scheduler
 
-__all__ = ["PlateauCallback", "run_size"]
+__all__ = ["PlateauCallback", "find_lr", "run_size"]
 
 W = "lightning.PlateauCallback"
 
