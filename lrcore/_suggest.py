@@ -21,8 +21,8 @@ import numpy as np
 from . import _validate as check
 from ._files import write_atomically
 
-METHODS = ("valley", "steepest", "minimum")
-DEFAULT_METHOD = "valley"
+METHODS = ("blend", "descent", "minimum", "valley", "steepest")
+DEFAULT_METHOD = "blend"  # chosen on bench/finder.py's twenty settings: see README and bench/results/finder.md
 MIN_POINTS = 5  # fewer points in the analysed window cannot show a valley
 CUT_NONFINITE = "non-finite loss"
 CUT_DIVERGED = "diverged"
@@ -81,8 +81,9 @@ class Suggestion:
     ``"diverged"``: the smoothed loss passed `diverge` times its minimum) or is None.
     The methods look at points ``first ...`` (the first tenth of the run is skipped, as
     fastai and torch-lr-finder do: the smoothed loss is still noisy there); `index` is
-    the point the method picked: ``lr == lrs[index]`` for valley and steepest,
-    ``lrs[index] / 10`` for minimum.
+    the point the method picked: ``lr == lrs[index]`` for descent, valley and steepest,
+    ``lrs[index] / 10`` for minimum, and for blend the point nearest to its lr (a
+    geometric mean, between the points).
     """
 
     lr: float
@@ -316,6 +317,36 @@ def _valley(y: np.ndarray) -> int:
     return min(max(start + int(sections) + int(sections / 2), 0), n - 1)
 
 
+def _zero_lag(y: np.ndarray, total: int) -> np.ndarray:
+    """The losses smoothed without lag: the mean of a forward and a backward bias-corrected
+    moving average, each over about a twentieth of the run's `total` points (weight
+    1 - 20 / total on the past: 0.8 for 100 points), so the window spans the same share of
+    the lr range whatever the number of points.  Multiplicative noise is smoothed in log space when every loss is
+    > 0 (a loss falls by factors), else the losses are smoothed as they are."""
+    positive = bool((y > 0).all())
+    z = np.log(y) if positive else y
+    weight = min(max(1.0 - 20.0 / total, 0.5), 0.98)
+
+    def ema(v: np.ndarray) -> np.ndarray:
+        out, avg = np.empty(len(v)), 0.0
+        for i, value in enumerate(v.tolist()):
+            avg = weight * avg + (1.0 - weight) * value
+            out[i] = avg / (1.0 - weight ** (i + 1))
+        return out
+
+    return (ema(z) + ema(z[::-1])[::-1]) / 2.0
+
+
+def _descent(x: np.ndarray, y: np.ndarray, first: int, used: int) -> int:
+    """The point where the zero-lag smoothed loss falls fastest against log lr, searched from
+    `first` up to that curve's minimum (past it the fall is the run diverging)."""
+    curve = _zero_lag(y[:used], len(y))
+    low = first + int(np.argmin(curve[first:used]))
+    if low - first < 2:
+        return low
+    return first + int(np.nanargmin(_log_slope(curve[first : low + 1], x[first : low + 1])))
+
+
 def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first: int, used: int) -> tuple[int, float]:
     """(index, lr) by `method` on points first ... used - 1."""
     xs, ys = x[first:used], smoothed[first:used]
@@ -326,7 +357,13 @@ def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first
         index = first + int(np.nanargmin(_log_slope(ys, xs)))
         return index, float(x[index])
     low = first + int(np.argmin(ys))
-    return low, float(x[low]) / 10.0
+    if method == "minimum":
+        return low, float(x[low]) / 10.0
+    fall = _descent(x, y, first, used)
+    if method == "descent":
+        return fall, float(x[fall])
+    lr = math.sqrt(float(x[low]) / 10.0 * float(x[fall]))  # blend: the geometric mean of the two
+    return first + int(np.argmin(np.abs(np.log(xs / lr)))), lr
 
 
 def suggest(
@@ -339,14 +376,29 @@ def suggest(
     2. The run is cut at the first non-finite loss, or where the smoothed loss exceeds
        ``diverge`` times its running minimum (``math.inf``: no such cut); only the points
        before the cut are kept.
-    3. Skipping the first tenth of the run (and an lr of 0), the method reads the smoothed
-       curve: ``valley`` (fastai's default) the middle of the longest valley; ``steepest``
-       the lr where the smoothed loss falls fastest against log lr (as torch-lr-finder);
-       ``minimum`` a tenth of the lr at the smallest smoothed loss.
+    3. Skipping the first tenth of the run (and an lr of 0), the method reads the curve:
+
+       - ``minimum``: a tenth of the lr at the smallest smoothed loss;
+       - ``descent``: the lr where the loss falls fastest against log lr, searched up to
+         its minimum, on a curve smoothed without lag: the mean of a forward and a
+         backward bias-corrected moving average of the log losses (of the losses when
+         one is <= 0) with weight ``1 - 20 / n`` on the past for n points, so the window
+         is a twentieth of the run whatever n is (0.8 for 100 points); ``smooth`` does
+         not change it;
+       - ``blend`` (the default): ``sqrt(minimum_lr * descent_lr)``, the geometric mean
+         of those two readings.  Their errors are only partly correlated, so the mean
+         scatters less than either; over the twenty settings of ``bench/finder.py`` it
+         trained best on the geometric mean of all readings measured there (lrcore's,
+         fastai's valley, torch-lr-finder's and Lightning's);
+       - ``valley`` (fastai's default): the middle of the longest strictly falling
+         stretch of the smoothed curve;
+       - ``steepest``: the lr where the smoothed loss falls fastest against log lr
+         (torch-lr-finder's reading; the moving average lags, so this sits late).
 
     `lrs` must be finite and strictly increasing, > 0 but for ``lrs[0]``, which may be 0
     (a linear range from 0); `losses` as many real numbers; at least 5 points must remain
-    to analyse.  Returns a :class:`Suggestion`.
+    to analyse.  ``Suggestion.index`` is the point read (for ``blend`` the one nearest to
+    its lr on the log axis).  Returns a :class:`Suggestion`.
     """
     method, smooth, diverge = check_options("suggest", method, smooth, diverge)
     x = _vector("lrs", lrs)

@@ -35,12 +35,12 @@ def test_follows_the_range_test_and_stops_at_the_cut() -> None:
     want = lr.range_test(start=1e-5, end=10.0, steps=120)
     assert q.seen == [want(t) for t in range(len(q.seen))]  # bit for bit
     assert s.cut is not None and len(q.seen) == len(s.lrs) + 1 < 120  # stopped right after the cut
-    assert s.method == "valley" and s.lrs.tolist() == q.seen[:-1]
+    assert s.method == "blend" and s.lrs.tolist() == q.seen[:-1]
     # gradient descent on this quadratic diverges above 2 / 16: the suggestion is below that
     assert 1e-3 < s.lr < 2 / 16
 
 
-@pytest.mark.parametrize("method", ["valley", "steepest", "minimum"])
+@pytest.mark.parametrize("method", ["blend", "descent", "minimum", "valley", "steepest"])
 def test_reads_the_record_as_suggest_does(method: str) -> None:
     q = Quadratic(1)
     record: list[float] = []

@@ -124,13 +124,14 @@ def run_setting(problem: str, optimizer: str, halve: bool) -> tuple[float, float
 
 def test_our_default_suggestion_trains_no_worse_than_its_steepest() -> None:
     """Over eight settings (classification and regression, Adam and SGD with momentum, two batch sizes),
-    training from the same initialisation for the same budget at our default (valley) suggestion ends,
-    on the geometric mean, no higher than at torch-lr-finder's steepest-gradient suggestion.
+    training from the same initialisation for the same budget at our default (blend) suggestion ends,
+    on the geometric mean, no higher than at torch-lr-finder's steepest-gradient suggestion.  These
+    problems are the tests' own: the default was chosen on bench/finder.py's, never on these.
 
-    Measured (final loss, ours vs its): classification/Adam 0.574 vs 0.438 and 0.581 vs 0.563 (its
-    steepest is the bolder, better pick there), classification/SGD 0.566 vs 0.829 and 0.575 vs 0.779,
-    regression/Adam 0.100 vs 0.093 and 0.105 vs 0.138, regression/SGD 0.141 vs 0.178 and 0.149 vs
-    0.158: a geometric-mean ratio of 0.89.  So "no worse" holds over the set, not in every setting.
+    Measured (final loss, ours vs its): classification/Adam 0.448 vs 0.438 and 0.509 vs 0.563,
+    classification/SGD 0.487 vs 0.829 and 0.544 vs 0.779, regression/Adam 0.116 vs 0.093 and 0.099 vs
+    0.138, regression/SGD 0.136 vs 0.178 and 0.194 vs 0.158: a geometric-mean ratio of 0.87 (fastai's
+    valley, the default before, made 0.89).  So "no worse" holds over the set, not in every setting.
     """
     rows = {setting: run_setting(*setting) for setting in SETTINGS}
     ratios = [ours_loss / theirs_loss for _, _, ours_loss, theirs_loss in rows.values()]

@@ -92,7 +92,7 @@ def test_state_restored_bit_for_bit(problem: str) -> None:
     after = snapshot(model, opt)
     assert same(before, after)
     assert opt.param_groups[0]["lr"] == 3e-3 and not model.training
-    assert 0 < s.lr < 10.0 and s.method == "valley"
+    assert 0 < s.lr < 10.0 and s.method == "blend"
 
 
 def test_lrs_follow_range_test_exactly_and_batches_cycle() -> None:

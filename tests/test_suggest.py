@@ -107,6 +107,55 @@ def test_with_noise_the_suggestions_stay_near_the_noise_free_ones(seed: int) -> 
     assert 4 <= lag <= 12
 
 
+def zero_lag(losses: np.ndarray, weight: float) -> np.ndarray:
+    """The mean of a forward and a backward bias-corrected moving average of the log losses, written out."""
+    logs = np.log(losses)
+    forward = np.array(ema(logs.tolist(), weight))
+    backward = np.array(ema(logs[::-1].tolist(), weight))[::-1]
+    return (forward + backward) / 2
+
+
+def test_descent_is_the_steepest_fall_before_the_minimum_of_the_zero_lag_curve() -> None:
+    cut = lr.suggest(LRS, CLEAN, smooth=0.98).total  # no cut with the default smoothing here
+    s = lr.suggest(LRS, CLEAN, method="descent")
+    curve = zero_lag(CLEAN[: len(s.lrs)], 1 - 20 / cut)
+    low = N // 10 + int(np.argmin(curve[N // 10 :]))
+    want = N // 10 + int(np.argmin(np.gradient(curve[N // 10 : low + 1], np.log(LRS[N // 10 : low + 1]))))
+    assert s.index == want and s.lr == LRS[want]
+    assert abs(s.index - STEEP_AT) <= 3  # no lag: at the clean curve's steepest fall (t = 60)
+    # past the minimum a steeper fall (back to a level above the minimum) is never read
+    late = CLEAN.copy()
+    late[RISE_FROM + 15 :] = CLEAN.min() + 0.5
+    assert CLEAN[RISE_FROM + 14] - late[RISE_FROM + 15] > 0.8  # a fall of 0.8 in 0.05 decades
+    assert lr.suggest(LRS, late, method="descent", diverge=math.inf).index == s.index
+
+
+def test_descent_window_is_a_twentieth_of_the_run_whatever_its_length() -> None:
+    """The same curve sampled at 100 and at 400 points: descent lands on the same lr (within a point
+    of the coarser grid); the lagging readings move with the number of points."""
+    found = []
+    for n in (100, 400):
+        lrs = lr.range_test(start=1e-6, end=10.0, steps=n).array(n)
+        found.append(lr.suggest(lrs, curve(np.log10(lrs)), method="descent").lr)
+    assert abs(math.log10(found[1] / found[0])) <= 7 / 99
+
+
+def test_blend_is_the_geometric_mean_of_minimum_and_descent() -> None:
+    rng = np.random.default_rng(4)
+    for losses in (CLEAN, CLEAN * np.exp(0.05 * rng.standard_normal(N))):
+        low = lr.suggest(LRS, losses, method="minimum").lr
+        fall = lr.suggest(LRS, losses, method="descent").lr
+        s = lr.suggest(LRS, losses)
+        assert s.method == "blend" and s.lr == pytest.approx(math.sqrt(low * fall), rel=1e-15)
+        assert abs(math.log(LRS[s.index] / s.lr)) <= math.log(LRS[1] / LRS[0]) / 2  # the nearest point
+
+
+def test_descent_reads_losses_at_or_below_zero_as_they_are() -> None:
+    shifted = CLEAN - 3.0  # negative: no log space
+    s = lr.suggest(LRS, shifted, method="descent", diverge=math.inf)
+    assert abs(s.index - STEEP_AT) <= 3
+
+
 def test_valley_equals_fastais_loop_on_random_curves() -> None:
     rng = np.random.default_rng(0)
     for _ in range(40):
@@ -210,14 +259,14 @@ def test_a_loss_at_or_below_zero_warns_that_the_ratio_cut_cannot_apply() -> None
 
 def test_suggestion_value() -> None:
     s = lr.suggest(LRS.tolist(), CLEAN.tolist())
-    assert s.method == "valley" and isinstance(s.lr, float) and isinstance(s.index, int)
+    assert s.method == "blend" and isinstance(s.lr, float) and isinstance(s.index, int)
     for a in (s.lrs, s.losses, s.smoothed):
         assert a.dtype == np.float64 and not a.flags.writeable
     with pytest.raises(AttributeError):
         s.lr = 1.0  # type: ignore[misc]
     d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
     assert d["lr"] == s.lr and d["lrs"] == LRS.tolist() and d["smoothed"] == s.smoothed.tolist()
-    assert d["method"] == "valley" and d["cut"] is None and d["first"] == N // 10 and d["total"] == N
+    assert d["method"] == "blend" and d["cut"] is None and d["first"] == N // 10 and d["total"] == N
     assert repr(s).startswith("Suggestion(lr=") and "\n" not in s.describe()
     assert f"{s.lr:.10g}" in s.describe()
 
@@ -289,7 +338,7 @@ GOOD = (LRS, CLEAN)
         ((LRS, [[1.0], [2.0, 3.0]]), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real numbers"),
         ((LRS, None), {}, TypeError, "suggest: `losses` must be a 1-d sequence of real numbers; got losses=None"),
         (GOOD, {"method": "steep"}, ValueError,
-         "suggest: `method` must be one of 'valley', 'steepest', 'minimum'; got method='steep'"),
+         "suggest: `method` must be one of 'blend', 'descent', 'minimum', 'valley', 'steepest'; got method='steep'"),
         (GOOD, {"method": None}, TypeError, "suggest: `method` must be one of"),
         (GOOD, {"smooth": 1.0}, ValueError, "suggest: `smooth` must be < 1; got smooth=1.0"),
         (GOOD, {"smooth": -0.1}, ValueError, "suggest: `smooth` must be >= 0; got smooth=-0.1"),
