@@ -10,6 +10,7 @@ write through it.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,16 +20,23 @@ from typing import Any
 def write_atomically(target: Path, write: Callable[[str], Any]) -> None:
     """Call write(path) on a temporary file beside `target`, then rename it to `target`.
 
-    OSError from creating the temporary file propagates (the caller words it).
+    A file already there keeps its permission bits (the new file has them before it
+    replaces the old one), a new file gets the usual ones (not mkstemp's 0600), and a
+    symbolic link keeps pointing where it did: the file it names is replaced, not the
+    link.  OSError from creating the temporary file propagates (the caller words it).
     """
+    target = Path(os.path.realpath(target))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
     try:
         os.close(fd)
-        # mkstemp makes the file private (0600); give it the usual permissions for a new file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         write(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

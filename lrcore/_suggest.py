@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as check
-from ._files import write_atomically
+from ._files import save_figure
 
 METHODS = ("blend", "descent", "minimum", "valley", "steepest")
 DEFAULT_METHOD = "blend"  # chosen on bench/finder.py's twenty settings: see README and bench/results/finder.md
@@ -177,25 +176,9 @@ class Suggestion:
 
 
 def _save(figure: Any, target: Path) -> None:
-    """Write the figure through the one atomic writer, in the format the extension names.
-
-    A file already there keeps its permission bits (the new file gets them before it
-    replaces the old one, so there is no moment with others), and a symbolic link
-    keeps pointing where it did: the file it names is replaced, not the link.
-    """
-    fmt = target.suffix[1:].lower() or None
-    real = Path(os.path.realpath(target))
-    try:
-        mode: int | None = stat.S_IMODE(real.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-
-    def write(tmp: str) -> None:
-        figure.savefig(tmp, format=fmt)
-        if mode is not None:
-            os.chmod(tmp, mode)
-
-    write_atomically(real, write)
+    """Write the figure through the one atomic writer, in the format the extension names (a file
+    already there keeps its permission bits; a symbolic link keeps pointing where it did)."""
+    save_figure(figure, target)
 
 
 def _output_path(path: Any) -> Path:

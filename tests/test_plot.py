@@ -439,3 +439,17 @@ def test_plot_to_a_path_writes_atomically(tmp_path, monkeypatch):
     lr.plot(s, path=tmp_path / "lr.svg")
     assert (tmp_path / "lr.svg").read_text().lstrip().startswith("<?xml")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr.png", "lr.svg"]
+
+
+def test_plot_over_an_existing_file_keeps_its_mode_and_a_link_keeps_pointing(tmp_path):
+    s = lr.cosine(init=1.0, steps=100)
+    target = tmp_path / "lr.png"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    lr.plot(s, path=target)
+    assert target.read_bytes().startswith(b"\x89PNG") and target.stat().st_mode & 0o777 == 0o640
+    link = tmp_path / "latest.png"
+    link.symlink_to(target)
+    lr.plot(lr.linear(start=1.0, end=0.0, steps=10), path=link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.png", "lr.png"]
