@@ -105,8 +105,11 @@ def include_readme(markdown: str, readme: str, page_uri: str) -> str:
 
 
 def _docs_links(line: str, page_uri: str) -> str:
-    """README links to ``docs/X`` (its images) as links from the page at `page_uri` to X."""
+    """README links to ``docs/X`` (its images) as links from the page at `page_uri` to X; a link to
+    another file of the repository (not part of the site) becomes its text and the file's path."""
     here = posixpath.dirname(page_uri) or "."
+    line = re.sub(r"(?<!!)\[([^\]]+)\]\((?!docs/|https?:|mailto:|#)([^)\s]+)\)",
+                  lambda m: m[1] if m[1].strip("`") == m[2] else f"{m[1]} (`{m[2]}` in the repository)", line)
     return re.sub(r"\]\(docs/([^)]+)\)", lambda m: f"]({posixpath.relpath(m[1], here)})", line)
 
 
