@@ -41,7 +41,6 @@ import logging
 import math
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -579,14 +578,9 @@ def report(run: dict[str, Any]) -> tuple[str, str]:
 
 def rewrite_readme(readme: Path, block: str) -> None:
     """Put `block` between the README's finder markers (they must be there, once)."""
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), re.S)
-    if len(pattern.findall(text)) != 1:
-        raise SystemExit(f"{readme}: needs exactly one pair of markers:\n{README_BEGIN}\n{README_END}")
-    updated = pattern.sub(lambda _: f"{README_BEGIN}\n{block}\n{README_END}", text)
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(readme)
+    from run import rewrite_readme as between_markers  # bench/run.py, beside this file
+
+    between_markers(readme, block, README_BEGIN, README_END)
 
 
 def quiet() -> None:

@@ -507,13 +507,14 @@ def versions() -> dict[str, str]:
     return out
 
 
-def rewrite_readme(readme: Path, block: str) -> None:
-    """Put `block` between the README's bench markers (the first run adds none: they must be there)."""
+def rewrite_readme(readme: Path, block: str, begin: str = README_BEGIN, end: str = README_END) -> None:
+    """Put `block` between the README's `begin` and `end` markers (by default the speed table's; the
+    first run adds none: they must be there, once).  ``bench/finder.py`` writes its table through it too."""
     text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), re.S)
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     if len(pattern.findall(text)) != 1:
-        raise SystemExit(f"{readme}: needs exactly one pair of markers:\n{README_BEGIN}\n{README_END}")
-    updated = pattern.sub(lambda _: f"{README_BEGIN}\n{block}\n{README_END}", text)
+        raise SystemExit(f"{readme}: needs exactly one pair of markers:\n{begin}\n{end}")
+    updated = pattern.sub(lambda _: f"{begin}\n{block}\n{end}", text)
     tmp = readme.with_name(f".{readme.name}.tmp")
     tmp.write_text(updated, encoding="utf-8")
     tmp.replace(readme)
