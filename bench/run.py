@@ -1,7 +1,7 @@
 """lrcore benchmarks, side by side with the alternatives, in one run.
 
     python bench/run.py            # full sizes (a few minutes)
-    python bench/run.py --readme   # the same, then the README's speed table is rewritten from it
+    python bench/run.py --docs     # the same, then the docs' speed table is rewritten from it
     python bench/run.py --smoke    # tiny sizes, under a minute: keeps the code from rotting
 
 Prints a table of medians and ratios and writes it to bench/results/latest.{json,md}.
@@ -44,9 +44,9 @@ from lrcore._schedule import KERNEL_MIN, PARALLEL_MIN
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-README = ROOT / "README.md"
-README_BEGIN = "<!-- bench:begin: written by `python bench/run.py --readme` from the run it just made -->"
-README_END = "<!-- bench:end -->"
+PAGE = ROOT / "docs" / "guides" / "evaluation.md"  # the speed table's page
+BEGIN = "<!-- bench:begin: written by `python bench/run.py --docs` from the run it just made -->"
+END = "<!-- bench:end -->"
 
 PEAK, FINAL, WARM, TOTAL = 3e-4, 3e-5, 0.1, 1.0  # warmup(cosine) shape: 10 % warmup
 
@@ -507,17 +507,17 @@ def versions() -> dict[str, str]:
     return out
 
 
-def rewrite_readme(readme: Path, block: str, begin: str = README_BEGIN, end: str = README_END) -> None:
-    """Put `block` between the README's `begin` and `end` markers (by default the speed table's; the
+def rewrite_between(page: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Put `block` between the `begin` and `end` markers of `page` (by default the speed table's; the
     first run adds none: they must be there, once).  ``bench/finder.py`` writes its table through it too."""
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     if len(pattern.findall(text)) != 1:
-        raise SystemExit(f"{readme}: needs exactly one pair of markers:\n{begin}\n{end}")
+        raise SystemExit(f"{page}: needs exactly one pair of markers:\n{begin}\n{end}")
     updated = pattern.sub(lambda _: f"{begin}\n{block}\n{end}", text)
-    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp = page.with_name(f".{page.name}.tmp")
     tmp.write_text(updated, encoding="utf-8")
-    tmp.replace(readme)
+    tmp.replace(page)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -525,12 +525,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one quick pass (for CI)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.json / latest.md")
     parser.add_argument(
-        "--readme", action="store_true", help="rewrite the README's speed table (between its markers) from this run"
+        "--docs", action="store_true", help=f"rewrite the speed table in {PAGE.relative_to(ROOT)} from this run"
     )
     args = parser.parse_args(argv)
     smoke = args.smoke
-    if args.readme and smoke:
-        parser.error("--readme takes the full run's numbers, not --smoke's")
+    if args.docs and smoke:
+        parser.error("--docs takes the full run's numbers, not --smoke's")
     table = Table()
     bench_arrays(table, 100_000 if smoke else 10_000_000, 3 if smoke else 7)
     bench_scalar(table, 2_000 if smoke else 100_000, 3 if smoke else 7)
@@ -552,9 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "latest.md").write_text(md_text)
     payload = {"date": stamp, "machine": machine(), "versions": versions(), "smoke": smoke, "rows": table.rows}
     (args.out / "latest.json").write_text(json.dumps(payload, indent=2))
-    if args.readme:
-        rewrite_readme(README, md_text.rstrip("\n"))
-        print(f"rewrote the speed table in {README}")
+    if args.docs:
+        rewrite_between(PAGE, md_text.rstrip("\n"))
+        print(f"rewrote the speed table in {PAGE}")
     return 0
 
 

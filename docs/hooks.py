@@ -7,8 +7,7 @@
   result is that kind or holds it.  An index shows them all as thumbnails.
 - **README sections**: a page line ``<!-- readme: "Heading" -->`` is replaced by that
   README section (``from "..."`` / ``to "..."`` cut it at the first line starting with
-  that text), so the docs show the README's one copy until the content moves here; then
-  the move is to paste each section in place of its line.
+  that text), so what the landing page says (its commands, tour and adapters) has one copy.
 
 Nothing generated is written into docs/: pages and plots exist only in the build.
 """

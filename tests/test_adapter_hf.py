@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from pathlib import Path
 
+import docs_pages
 import pytest
 import torch
 import transformers
@@ -250,16 +250,14 @@ def test_bad_arguments():
         assert PlateauCallback(sched, metric="eval_f1").metric == "eval_f1"
 
 
-def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### Hugging Face Trainer\n", 1)[1].split("\n### ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_guide_example_runs_as_written(tmp_path, monkeypatch):
+    (code,) = docs_pages.blocks(docs_pages.page("guides/hf.md"))
     monkeypatch.chdir(tmp_path)
     train, flat = _data()
     namespace = {"model": Regression(), "train_set": train, "eval_set": flat}  # what the example leaves to you
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=UNFED)
-        exec(compile(code, "README.md", "exec"), namespace)
+        exec(compile(code, "docs/guides/hf.md", "exec"), namespace)
     sched = namespace["sched"]
     assert sched.schedules == [lr.resolve(namespace["s"], steps=300)]  # "10%" of the Trainer's 300 steps: 30
     assert sched.schedules[0] == lr.warmup(lr.cosine(init=3e-4, steps=270), steps=30)

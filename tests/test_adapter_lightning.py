@@ -10,8 +10,8 @@ changes mid-epoch, and for ``"epoch"`` within an epoch whose t does not move.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
+import docs_pages
 import lightning
 import pytest
 import torch
@@ -221,10 +221,8 @@ def test_bad_arguments():
         PlateauCallback(3)
 
 
-def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### Lightning\n", 1)[1].split("\n### ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_guide_example_runs_as_written(tmp_path, monkeypatch):
+    (code,) = docs_pages.blocks(docs_pages.page("guides/lightning.md"))
     monkeypatch.chdir(tmp_path)
     x = torch.randn(800, 8, generator=torch.Generator().manual_seed(0))
     data = torch.utils.data.TensorDataset(x, torch.zeros(800, 1))
@@ -235,7 +233,7 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=UNFED)
         warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers).*")
-        exec(compile(code, "README.md", "exec"), namespace)
+        exec(compile(code, "docs/guides/lightning.md", "exec"), namespace)
     sched = namespace["trainer"].lr_scheduler_configs[0].scheduler
     assert sched.schedules == [lr.warmup(lr.cosine(init=3e-4, steps=270), steps=30)]  # of max_steps=300
     assert sched.last_epoch == 300 and sched.plateau_state.count == 6  # validated every 50 steps, each fed

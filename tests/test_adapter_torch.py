@@ -8,8 +8,8 @@ import re
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
+import docs_pages
 import numpy as np
 import pytest
 import torch
@@ -402,18 +402,15 @@ def test_the_unfed_warning_survives_a_checkpoint():
     assert [t for t, _, _ in _unfed_warnings(fresh, 100)] == [12_001]
 
 
-# The README's PyTorch section runs as written.
+# The PyTorch guide's blocks run as written.
 
 
-def _readme_torch_blocks() -> list[str]:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = text.split("## In your training stack", 1)[1].split("\n## ", 1)[0]
-    torch_part = section.split("### PyTorch", 1)[1].split("\n### ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", torch_part, flags=re.S)
+def _guide_torch_blocks() -> list[str]:
+    return docs_pages.blocks(docs_pages.page("guides/torch.md"))
 
 
-def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
-    loop, _, _, _, compiled, _ = _readme_torch_blocks()
+def test_guide_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
+    loop, _, _, _, compiled, _ = _guide_torch_blocks()
     monkeypatch.chdir(tmp_path)
     scope: dict = {}  # each block in a namespace of its own: it needs nothing from another
     exec(loop, scope)
@@ -436,8 +433,8 @@ def test_readme_torch_loop_and_compile_snippets_run(tmp_path, monkeypatch):
     assert opt.param_groups[0]["lr"].item() == torch.tensor(lr.cosine(init=0.01, steps=100)(10)).item()
 
 
-def test_readme_units_amp_and_hyper_snippets_run(capsys):
-    _, units, amp, hyper, _, _ = _readme_torch_blocks()
+def test_guide_units_amp_and_hyper_snippets_run(capsys):
+    _, units, amp, hyper, _, _ = _guide_torch_blocks()
     scope: dict = {}
     exec(units, scope)
     sched = scope["sched"]
@@ -463,8 +460,8 @@ def test_readme_units_amp_and_hyper_snippets_run(capsys):
     assert group["betas"] == (lr.linear(start=0.85, end=0.95, steps=1_000)(500), 0.999)
 
 
-def test_readme_ddp_snippet_runs_under_torchrun_with_identical_lrs(tmp_path):
-    *_, ddp = _readme_torch_blocks()
+def test_guide_ddp_snippet_runs_under_torchrun_with_identical_lrs(tmp_path):
+    *_, ddp = _guide_torch_blocks()
     (tmp_path / "train.py").write_text(ddp)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "train.py"]
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -705,7 +705,7 @@ def test_interrupt_is_one_line_and_status_130(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (130, "", "lrcore: interrupted\n")
 
 
-# -- the README's speed table is the bench's output -------------------------------
+# -- the docs' speed table is the bench's output -------------------------------
 
 
 def load_bench():
@@ -724,15 +724,14 @@ def test_bench_words_ratios_from_lrcores_side():
     assert bench.versus(1.0, 1.02, "lrcore float32") == "lrcore float32 about as fast"
 
 
-def test_bench_readme_rewrites_only_between_its_markers(tmp_path):
+def test_bench_docs_rewrites_only_between_its_markers(tmp_path):
     bench = load_bench()
-    readme = Path(__file__).parent.parent / "README.md"
-    text = readme.read_text()
-    assert text.count(bench.README_BEGIN) == 1 and text.count(bench.README_END) == 1
-    copy = tmp_path / "README.md"
-    copy.write_text(f"before\n{bench.README_BEGIN}\nold table\n{bench.README_END}\nafter\n")
-    bench.rewrite_readme(copy, "| new | table |")
-    assert copy.read_text() == f"before\n{bench.README_BEGIN}\n| new | table |\n{bench.README_END}\nafter\n"
+    text = bench.PAGE.read_text()
+    assert text.count(bench.BEGIN) == 1 and text.count(bench.END) == 1
+    copy = tmp_path / "evaluation.md"
+    copy.write_text(f"before\n{bench.BEGIN}\nold table\n{bench.END}\nafter\n")
+    bench.rewrite_between(copy, "| new | table |")
+    assert copy.read_text() == f"before\n{bench.BEGIN}\n| new | table |\n{bench.END}\nafter\n"
     copy.write_text("no markers\n")
     with pytest.raises(SystemExit, match="needs exactly one pair of markers"):
-        bench.rewrite_readme(copy, "| new | table |")
+        bench.rewrite_between(copy, "| new | table |")

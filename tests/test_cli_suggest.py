@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docs_pages
 import numpy as np
 import pytest
 
@@ -167,23 +168,17 @@ def test_a_folder_and_the_help(tmp_path: Path) -> None:
     assert f"(default: {DEFAULT_METHOD})" in run.stdout
 
 
-def readme_section() -> str:
-    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Finding the initial learning rate")
-    return text[start : text.index("\n## ", start + 1)]
-
-
-def test_the_readme_section_runs_as_written(tmp_path: Path) -> None:
-    """Every block of README's "Finding the initial learning rate", in order: the python blocks in one
-    fresh process, each in a namespace of its own (so each needs nothing from another), then the shell one."""
+def test_the_guide_runs_as_written(tmp_path: Path) -> None:
+    """Every block of the range test's guide, in order: the python blocks in one fresh process, each
+    in a namespace of its own (so each needs nothing from another), then the shell one."""
     import re
 
-    blocks = re.findall(r"```(python|bash)\n(.*?)```", readme_section(), flags=re.S)
+    blocks = re.findall(r"```(python|bash)\n(.*?)```", docs_pages.page("guides/range-test.md"), flags=re.S)
     assert [kind for kind, _ in blocks] == ["python"] * 6 + ["bash"]
     driver = (
         "import sys\n"
         "for code in sys.argv[1:]:\n"
-        "    exec(compile(code, '<README>', 'exec'), {'__name__': '__main__'})\n"
+        "    exec(compile(code, '<docs/guides/range-test.md>', 'exec'), {'__name__': '__main__'})\n"
     )
     env = dict(os.environ, KERAS_BACKEND="jax", MPLBACKEND="Agg")
     python = [code for kind, code in blocks if kind == "python"]

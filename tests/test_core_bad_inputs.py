@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-from pathlib import Path
 from typing import Any
 
 import bad_inputs as B
+import docs_pages
 import numpy as np
 import pytest
 import test_core_records as records
@@ -140,9 +139,8 @@ def test_depth_limit_everywhere() -> None:
         lr.from_dict({"kind": "warmup", "schedule": s.to_dict(), "steps": 2})
 
 
-def test_readme_untrusted_input_snippet_prints_what_it_says() -> None:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "from a config file" in b)
+def test_the_untrusted_input_snippet_prints_what_it_says() -> None:
+    block = next(b for b in docs_pages.blocks(docs_pages.page("guides/reliability.md")) if "from a config file" in b)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(block, {})

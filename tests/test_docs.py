@@ -2,9 +2,10 @@
 picture for every kind, its API reference every public name, and its code runs.
 
 Code blocks: every ```python block of every page under docs/ runs (a page's blocks in order, in one
-namespace, in a fresh interpreter), except one right after a ``<!-- not run: reason -->`` line;
-and so does the code each gallery page shows.  The README sections that pages include are run by
-the README's own tests.
+namespace, in a fresh interpreter), except one right after a ``<!-- not run: reason -->`` line or
+a ``<!-- run by tests/X.py -->`` line (that test runs it, with what the page leaves to the reader);
+and so does the code each gallery page shows.  The README's python block is run by
+tests/test_readme.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import ast
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import docs_pages
 import pytest
 
 from lrcore._registry import KINDS
@@ -26,7 +27,6 @@ from lrcore._registry import KINDS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 ADAPTERS = ("torch", "optax", "keras", "hf", "lightning", "sgd")
-NOT_RUN = re.compile(r"^<!-- not run: .+ -->$")
 # Runs each page's blocks in one namespace of its own, from a fresh interpreter.
 DRIVER = """
 import json, sys
@@ -50,21 +50,8 @@ hooks = load_hooks()
 
 
 def python_blocks(markdown: str) -> list[str]:
-    """The ```python blocks of a page, in order, less those marked not to run."""
-    blocks, lines, previous = [], markdown.splitlines(), ""
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("```"):
-            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            if line.strip() == "```python" and not NOT_RUN.match(previous):
-                blocks.append("\n".join(lines[i + 1 : end]) + "\n")
-            i, previous = end + 1, ""
-            continue
-        if line.strip():
-            previous = line.strip()
-        i += 1
-    return blocks
+    """The ```python blocks of a page that its own test runs: all but those marked."""
+    return docs_pages.blocks(markdown, marked=False)
 
 
 def run_pages(pages: dict[str, list[str]], cwd: Path, timeout: float) -> None:
@@ -95,6 +82,25 @@ def test_the_code_of_every_gallery_page_runs(tmp_path: Path) -> None:
 def test_a_not_run_mark_skips_the_next_block_only() -> None:
     page = "```python\na = 1\n```\n\n<!-- not run: needs a GPU -->\n\n```python\nb = 2\n```\n\n```python\nc = 3\n```\n"
     assert python_blocks(page) == ["a = 1\n", "c = 3\n"]
+    elsewhere = page.replace("not run: needs a GPU", "run by tests/test_adapter_torch.py")
+    assert python_blocks(elsewhere) == ["a = 1\n", "c = 3\n"]
+    assert docs_pages.blocks(elsewhere) == ["a = 1\n", "b = 2\n", "c = 3\n"]
+
+
+def test_a_block_run_elsewhere_is_run_by_the_test_it_names() -> None:
+    """A ``<!-- run by tests/X.py -->`` mark names a test file that exists and reads that page, so a
+    block the docs' own test leaves out is still run."""
+    marks = 0
+    for path in pages():
+        name = path.relative_to(DOCS).as_posix()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = docs_pages.NOT_RUN.match(line.strip())
+            if m and m["test"]:
+                marks += 1
+                test = ROOT / m["test"]
+                assert test.is_file(), (name, m["test"])
+                assert f'"{name}"' in test.read_text(encoding="utf-8"), f"{m['test']} does not read {name}"
+    assert marks
 
 
 def test_every_readme_include_of_the_docs_resolves() -> None:

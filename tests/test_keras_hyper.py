@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import docs_pages
 import keras
 import numpy as np
 import pytest
@@ -317,10 +317,8 @@ def test_bad_arguments_are_named(args, error, message):
     assert str(caught.value).startswith(message), str(caught.value)
 
 
-def test_the_readme_hyper_callback_example_runs_as_written_on_jax_and_torch(tmp_path):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### Keras\n", 1)[1].split("\n### ", 1)[0]
-    blocks = [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+def test_the_guide_hyper_callback_example_runs_as_written_on_jax_and_torch(tmp_path):
+    blocks = docs_pages.blocks(docs_pages.page("guides/keras.md"))
     code = next(block for block in blocks if "HyperCallback(" in block)
     code += "\nprint(repr(model.optimizer.momentum), int(model.optimizer.iterations))\n"
     momentum = lr.interpolate(points=[(0, 0.95), ("30%", 0.85), ("100%", 0.95)], shape="cosine")

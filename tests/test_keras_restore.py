@@ -18,6 +18,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import docs_pages
 import keras
 import numpy as np
 import pytest
@@ -397,10 +398,8 @@ def test_a_backup_written_before_the_plateau_saw_the_epoch_warns_on_resume(tmp_p
         _fit(_model(Schedule(S)), callbacks())
 
 
-def test_the_readme_keras_example_runs_as_written(tmp_path):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### Keras\n", 1)[1].split("\n### ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_guide_keras_example_runs_as_written(tmp_path):
+    code = docs_pages.blocks(docs_pages.page("guides/keras.md"))[0]
     env = dict(os.environ, KERAS_BACKEND="jax")
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)

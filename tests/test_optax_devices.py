@@ -1,6 +1,6 @@
 """lrcore.adapters.optax.schedule on two devices: jax.pmap, and jax.jit over a 2-device NamedSharding mesh.
 
-Also runs the README's optax example (one device, in this process).
+Also runs the optax guide's example (one device, in this process).
 
 XLA splits the host CPU into two devices only when ``XLA_FLAGS`` says so before jax is
 imported, so each run happens in a fresh interpreter.  The child prints, for every
@@ -15,8 +15,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
+import docs_pages
 import numpy as np
 import pytest
 
@@ -134,12 +134,10 @@ def test_both_devices_see_s_of_step_under_pmap_and_a_sharded_jit(case, child):
     assert out["jit_applied"] == both
 
 
-def test_the_readme_example_runs_as_written():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### optax and flax\n", 1)[1].split("\n## ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_guide_example_runs_as_written():
+    code = docs_pages.blocks(docs_pages.page("guides/optax.md"))[0]
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/guides/optax.md", "exec"), namespace)
     state, s, p_state = namespace["state"], namespace["s"], namespace["p_state"]
     assert namespace["train_step"]._cache_size() == 1  # ten new scales, no retrace
     assert p_state.count == 10 and p_state.scale < 1

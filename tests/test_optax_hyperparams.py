@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
+import docs_pages
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -173,13 +173,11 @@ def test_under_x64_float32_parameters_keep_float32_state_and_float64_ones_read_s
     assert run.stdout.splitlines()[-1] == "ok"
 
 
-def test_the_readme_one_cycle_adamw_example_runs_as_written():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("\n### optax and flax\n", 1)[1].split("\n## ", 1)[0]
-    blocks = [block.split("```", 1)[0] for block in section.split("```python\n")[1:]]
+def test_the_guide_one_cycle_adamw_example_runs_as_written():
+    blocks = docs_pages.blocks(docs_pages.page("guides/optax.md"))
     code = next(block for block in blocks if "b1=" in block)
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/guides/optax.md", "exec"), namespace)
     state, steps = namespace["state"], namespace["steps"]
     lr_s, b1_s = lr.resolve(namespace["lr_s"], steps=steps), lr.resolve(namespace["b1_s"], steps=steps)
     assert float(state.hyperparams["learning_rate"]) == float(np.float32(lr_s(steps - 1)))

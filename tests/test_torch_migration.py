@@ -1,15 +1,15 @@
 """Migrating from torch.optim.lr_scheduler: ``Scheduler.from_torch`` and ``lr.from_torch(part="momentum")``
 against the real torch schedulers, on two param groups of SGD(momentum) and AdamW, lr and momentum/beta1
-step by step; and the refusals the README's migration section lists."""
+step by step; and the refusals the reliability guide lists."""
 
 from __future__ import annotations
 
 import doctest
 import random
 import re
-from pathlib import Path
 from typing import Any
 
+import docs_pages
 import numpy as np
 import pytest
 import test_convert_torch as TC
@@ -369,12 +369,15 @@ def test_part_defaults_and_values() -> None:
 
 
 # ---------------------------------------------------------------------------
-# What the README's migration section says is refused
+# What the migration guide shows, and the refusals the reliability guide lists
 
 
-def readme_migrating() -> str:
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    return text.split("## Migrating", 1)[1].split("\n## ", 1)[0]
+def guide_migrating() -> str:
+    return docs_pages.page("guides/migrating.md")
+
+
+def guide_refusals() -> str:
+    return docs_pages.section(docs_pages.page("guides/reliability.md"), "What the converters refuse")
 
 
 def test_timm_noise_refusal_says_why_truthfully() -> None:
@@ -400,8 +403,8 @@ def test_timm_noise_refusal_says_why_truthfully() -> None:
     assert re.search(r"`noise_range_t` must be None: .*noise_seed \+ t.*lrcore has no", message), message
 
 
-def test_readme_migration_example_runs_and_matches_torch() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", readme_migrating(), re.S)
+def test_guide_migration_example_runs_and_matches_torch() -> None:
+    blocks = docs_pages.blocks(guide_migrating())
     assert len(blocks) == 1 and "Scheduler.from_torch" in blocks[0]
     ns: dict[str, Any] = {}
     exec(blocks[0], ns)
@@ -424,8 +427,8 @@ def test_readme_migration_example_runs_and_matches_torch() -> None:
 _OUT_OF_ORDER = TC.seq(TC.c("StepLR", step_size=2), TC.c("ConstantLR"), TC.c("LinearLR"), milestones=[5, 3])
 _NO_PRODUCT = TC.chain(TC.c("CosineAnnealingLR", T_max=9), TC.c("ExponentialLR", gamma=0.9))
 
-# One example of each refusal the README lists, in its order, with what the message must say.
-README_REFUSALS: list[tuple[str, Any, str]] = [
+# One example of each refusal the reliability guide lists, in its order, with what the message must say.
+REFUSALS: list[tuple[str, Any, str]] = [
     ("negative", lambda: lr.cosine(init=-0.1, steps=10), "`init` must be >= 0"),
     ("negative", lambda: lr.constant(value=0.1) + (-0.2), "must be >= 0"),
     ("negative", lambda: lr.constant(value=0.1) * -1, "`factor` must be >= 0"),
@@ -492,14 +495,14 @@ README_REFUSALS: list[tuple[str, Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "call", "fragment"), README_REFUSALS, ids=[r[0] for r in README_REFUSALS])
-def test_readme_refusals_are_refused(kind: str, call: Any, fragment: str) -> None:
+@pytest.mark.parametrize(("kind", "call", "fragment"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_listed_refusals_are_refused(kind: str, call: Any, fragment: str) -> None:
     with pytest.raises((ValueError, TypeError), match=re.escape(fragment)):
         call()
 
 
-def test_readme_lists_the_refusals() -> None:
-    text = readme_migrating()
+def test_the_guides_list_the_refusals() -> None:
+    text = guide_refusals() + guide_migrating()
     for phrase in [
         "Negative learning-rate values, everywhere",
         "`LambdaLR`",

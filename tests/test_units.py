@@ -285,11 +285,3 @@ def test_plot_counts_epochs_when_given_updates_per_epoch() -> None:
     assert x[0] == 0 and x[-1] == pytest.approx(8.9) and ax.get_xlim()[1] == pytest.approx(8.9)
 
 
-def test_the_readme_section_runs() -> None:
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = text.split("### Lengths in your units", 1)[1].split("\n### ", 1)[0]
-    blocks = section.split("```python\n")[1:]
-    assert len(blocks) == 1
-    exec(compile(blocks[0].split("```", 1)[0], "<README>", "exec"), {"__name__": "__main__"})
