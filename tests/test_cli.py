@@ -12,6 +12,7 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import docs_pages
 import numpy as np
 import pytest
 
@@ -735,3 +736,22 @@ def test_bench_docs_rewrites_only_between_its_markers(tmp_path):
     copy.write_text("no markers\n")
     with pytest.raises(SystemExit, match="needs exactly one pair of markers"):
         bench.rewrite_between(copy, "| new | table |")
+
+
+def test_the_guide_commands_run_as_written(tmp_path):
+    """The command line guide's block, line by line, with the schedule.json it names written first."""
+    (block,) = docs_pages.blocks(docs_pages.page("guides/cli.md"), "bash")
+    (tmp_path / "schedule.json").write_text(lr.cosine(init=0.1, steps=100).to_json())
+    commands = [line.split("  #", 1)[0].strip() for line in block.splitlines()]
+    assert len(commands) == 4 and all(c.startswith("python -m lrcore ") for c in commands)
+    for command in commands:
+        done = subprocess.run(["bash", "-c", command.replace("python ", f"{sys.executable} ", 1)], cwd=tmp_path,
+                              env={**__import__("os").environ, "MPLBACKEND": "Agg"}, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0 and not done.stderr, (command, done.stderr[-2000:])
+    assert (tmp_path / "lr.png").stat().st_size > 5000 and (tmp_path / "lr.svg").stat().st_size > 5000
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    s = lr.from_torch("OneCycleLR", 0.1, max_lr=0.1, total_steps=1000)
+    ts = [int(t) for t, _ in rows[1:]]
+    assert rows[0] == ["t", "lr"] and ts[:10] == list(range(0, 1000, 100))  # then the last step
+    assert [float(v) for _, v in rows[1:]] == [s(t) for t in ts]

@@ -167,3 +167,22 @@ def test_the_site_builds_strictly_from_a_copy_with_every_kind_and_public_name(tm
         html = (site / "api" / adapter / "index.html").read_text(encoding="utf-8")
         for name in _public_names(ROOT / "adapters" / f"{adapter}.py"):
             assert f'id="adapters.{adapter}.{name}"' in html, f"{adapter}.{name}"
+
+
+def test_every_session_shown_as_text_says_what_lrcore_says() -> None:
+    """A ```text block written as a session (``>>> expression`` then its error line) shows the
+    error that expression raises, word for word."""
+    import lrcore as lr
+
+    shown = 0
+    for path in pages():
+        for block in docs_pages.blocks(path.read_text(encoding="utf-8"), "text"):
+            lines = block.splitlines()
+            for prompt, said in zip(lines, lines[1:], strict=False):
+                if not prompt.startswith(">>> "):
+                    continue
+                with pytest.raises(Exception) as caught:
+                    eval(prompt[4:], {"lr": lr})
+                assert said == f"{type(caught.value).__name__}: {caught.value}", path
+                shown += 1
+    assert shown
