@@ -1,6 +1,6 @@
 """An independent reference for every lrcore kind and combinator, in plain Python: one record per kind.
 
-Written from the formulas of the public contract (the README and the constructors'
+Written from the formulas of the public contract (the docs and the constructors'
 docstrings); it never imports lrcore.  Each ``ref_<kind>(t, **params)`` takes the
 parameters under the names ``Schedule.to_dict()`` uses; combinators take
 reference callables (the parameters annotated ``Ref``).  ``build(spec)`` turns a

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import docs_pages
 import numpy as np
 import pytest
 import torch
@@ -391,13 +392,13 @@ def test_momentum_decay_grows_as_deepspeeds() -> None:
     assert want[-1] > 1.0 and m.horizon is None and math.isfinite(m(1e12))
 
 
-def test_the_readme_rows_are_what_the_converter_builds() -> None:
-    text = (ROOT / "README.md").read_text().split("## Migrating", 1)[1].split("\n## ", 1)[0]
+def test_the_guide_rows_are_what_the_converter_builds() -> None:
+    text = docs_pages.page("guides/migrating.md")
     linear = "lr.join([lr.constant(value=0), lr.linear(start=0, end=0.1, steps=100)], [1])"
     log = 'lr.join([lr.constant(value=0), lr.growth(start=0, rate=0.1 / math.log(100), shape="log", end=0.1)], [1])'
     cycle = "lr.cyclic(base=0.01, peak=0.1, step_up=1000)"
     growth = "lr.growth(start=1e-3, rate=1e-3, every=2000)"
-    rows = [  # (config, what it builds, what the README shows of it)
+    rows = [  # (config, what it builds, what the migration guide shows of it)
         ({"type": "WarmupLR", "params": {"warmup_max_lr": 0.1, "warmup_num_steps": 100, "warmup_type": "linear"}},
          linear, linear),
         ({"type": "WarmupLR", "params": {"warmup_max_lr": 0.1, "warmup_num_steps": 100}}, log, log),

@@ -171,7 +171,7 @@ def test_compiled_arrays_equal_the_scalar_evaluator(start: float) -> None:
 
 
 def test_offsets_keep_the_scalar_bits_in_long_arrays() -> None:
-    """The README's promise through the public API, on the compiled path (n >= KERNEL_MIN)."""
+    """The evaluation guide's promise through the public API, on the compiled path (n >= KERNEL_MIN)."""
     s = lr.shift(lr.warmup(lr.linear(start=1, end=0, steps=1000), steps=0.1), steps=0.1)
     n = 300 if JIT_OFF else KERNEL_MIN
     a = s.array(n) if not JIT_OFF else np.empty(n)

@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 
-import docs_pages
 import keras
 import numpy as np
 import pytest
@@ -318,6 +317,8 @@ def test_bad_arguments_are_named(args, error, message):
 
 
 def test_the_guide_hyper_callback_example_runs_as_written_on_jax_and_torch(tmp_path):
+    import docs_pages  # here, not at the top: a child process runs this file without tests/ on its path
+
     blocks = docs_pages.blocks(docs_pages.page("guides/keras.md"))
     code = next(block for block in blocks if "HyperCallback(" in block)
     code += "\nprint(repr(model.optimizer.momentum), int(model.optimizer.iterations))\n"

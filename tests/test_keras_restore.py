@@ -18,7 +18,6 @@ import warnings
 import zipfile
 from pathlib import Path
 
-import docs_pages
 import keras
 import numpy as np
 import pytest
@@ -399,6 +398,8 @@ def test_a_backup_written_before_the_plateau_saw_the_epoch_warns_on_resume(tmp_p
 
 
 def test_the_guide_keras_example_runs_as_written(tmp_path):
+    import docs_pages  # here, not at the top: a child process runs this file without tests/ on its path
+
     code = docs_pages.blocks(docs_pages.page("guides/keras.md"))[0]
     env = dict(os.environ, KERAS_BACKEND="jax")
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,

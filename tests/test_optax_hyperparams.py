@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 
-import docs_pages
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -174,6 +173,8 @@ def test_under_x64_float32_parameters_keep_float32_state_and_float64_ones_read_s
 
 
 def test_the_guide_one_cycle_adamw_example_runs_as_written():
+    import docs_pages  # here, not at the top: a child process runs this file without tests/ on its path
+
     blocks = docs_pages.blocks(docs_pages.page("guides/optax.md"))
     code = next(block for block in blocks if "b1=" in block)
     namespace: dict = {}

@@ -50,7 +50,7 @@ def _rank(rank: int, world: int, port: int, out: str, phases: list[str]) -> None
     try:
         for phase in phases:
             _train(rank, out, phase)
-        # As the README's DDP example ends: the ranks leave together, and each holds the last
+        # As the PyTorch guide's DDP example ends: the ranks leave together, and each holds the last
         # barrier's handle until it exits.  Otherwise one of gloo's worker threads may be the
         # last to hold the tensor of the plateau's final all_reduce, and freeing it needs the
         # GIL: if the interpreter is already shutting down, that thread aborts the process
