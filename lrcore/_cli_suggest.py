@@ -23,10 +23,12 @@ The file: one row per step of the range test, `lr, loss` (or `lr loss`), in
 the order they were run; a first line that is not two numbers is taken as a
 header. A nan or inf loss marks divergence (the run is cut there).
 
-Printed: the suggested lr (10 significant digits), the method, the points
+Printed: the suggested lr for a constant learning rate (10 significant digits),
+the method, the peak for a one-cycle, cosine or warmup-decay schedule (twice
+the lr: such a schedule runs on average at about half its peak), the points
 analysed (the first tenth of the run is skipped) and where the run was cut
 (the first non-finite loss, or the first point where the smoothed loss passes
---diverge times its minimum).
+--diverge times its minimum).  With -o both the lr and the peak are marked.
 
 examples:
   python -m lrcore suggest losses.csv

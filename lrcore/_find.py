@@ -303,7 +303,7 @@ def find_lr(
         ...     w[0] -= rate * 2.0 * (w[0] - 1.0)
         ...     return loss
         >>> s = lr.find_lr(step, start=1e-4, end=10.0, steps=60, progress=False)
-        >>> 1e-3 < s.lr < 1.0
+        >>> 1e-3 < s.lr < 1.0  # a constant lr; s.peak, twice it, for a one-cycle or cosine peak
         True
     """
     where = "find_lr"

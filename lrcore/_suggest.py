@@ -21,7 +21,13 @@ from . import _validate as check
 from ._files import save_figure
 
 METHODS = ("blend", "descent", "minimum", "valley", "steepest")
-DEFAULT_METHOD = "blend"  # chosen on bench/finder.py's twenty settings: see README and bench/results/finder.md
+DEFAULT_METHOD = "blend"  # chosen on bench/finder.py's twenty settings: see bench/results/finder.md
+# blend's lr: sqrt(descent's lr * the lr at the smoothed minimum / BLEND_DIVISOR), chosen on
+# bench/finder.py (bench/results/finder.md: the same value is chosen leaving out any one setting).
+BLEND_DIVISOR = 20.0
+# An annealed schedule (one-cycle, cosine, warmup then decay) runs on average at about half its
+# peak (lr.one_cycle at 0.51 of it), so a peak twice the constant lr gives the same mean lr.
+PEAK_PER_LR = 2.0
 MIN_POINTS = 5  # fewer points in the analysed window cannot show a valley
 CUT_NONFINITE = "non-finite loss"
 CUT_DIVERGED = "diverged"
@@ -74,6 +80,9 @@ class Watch:
 class Suggestion:
     """The outcome of ``lr.suggest``: the learning rate and the curve it was read from.
 
+    `lr` is the suggestion for a constant learning rate; `peak` (``2 * lr``) for the peak of
+    an annealed schedule (``lr.one_cycle``'s `peak`, the top of a cosine or of warmup then
+    decay), which runs on average at about half its peak: the same mean lr as `lr` held.
     `lrs`, `losses` (raw) and `smoothed` hold the points before the cut, the part of the
     run the suggestion was read from (read-only arrays); `total` is the number of points
     given and `cut` says why the rest was dropped (``"non-finite loss"``,
@@ -86,6 +95,7 @@ class Suggestion:
     """
 
     lr: float
+    peak: float
     method: str
     lrs: np.ndarray
     losses: np.ndarray
@@ -97,12 +107,14 @@ class Suggestion:
 
     def __repr__(self) -> str:
         return (
-            f"Suggestion(lr={self.lr:.6g}, method={self.method!r}, points={len(self.lrs)} of {self.total}, "
+            f"Suggestion(lr={self.lr:.6g}, peak={self.peak:.6g}, method={self.method!r}, "
+            f"points={len(self.lrs)} of {self.total}, "
             f"cut={self.cut!r})"
         )
 
     def describe(self) -> str:
-        """One line: the lr (at most 10 significant digits), the method, the points used and the cut."""
+        """One line: the lr and the peak (at most 10 significant digits), the method, the points used
+        and the cut."""
         used = len(self.lrs)
         if self.cut is None:
             where = "not cut"
@@ -110,7 +122,8 @@ class Suggestion:
             reason = "a non-finite loss" if self.cut == CUT_NONFINITE else "the smoothed loss diverged"
             where = f"cut at point {used} of {self.total} ({reason})"
         return (
-            f"suggested lr {self.lr:.10g} (method {self.method}); "
+            f"suggested lr {self.lr:.10g} (method {self.method}); peak {self.peak:.10g} for a one-cycle, "
+            f"cosine or warmup-decay schedule; "
             f"points {self.first}-{used - 1} of {self.total} analysed; {where}"
         )
 
@@ -118,6 +131,7 @@ class Suggestion:
         """A JSON-safe dict: plain floats, ints, strings and lists."""
         return {
             "lr": self.lr,
+            "peak": self.peak,
             "method": self.method,
             "index": self.index,
             "first": self.first,
@@ -129,7 +143,7 @@ class Suggestion:
         }
 
     def plot(self, path: Any = None, ax: Any = None) -> Any:
-        """Loss against lr on a log axis, the suggestion marked and labelled; returns the Axes.
+        """Loss against lr on a log axis, the lr and the peak marked and labelled; returns the Axes.
 
         The raw losses are drawn faintly under the smoothed curve.  With `ax` the curves go
         into that Axes; otherwise a new figure is made, through pyplot when `path` is None,
@@ -153,11 +167,13 @@ class Suggestion:
         lrs, losses, smoothed = self.lrs[shown], self.losses[shown], self.smoothed[shown]
         ax.plot(lrs, losses, color="0.6", alpha=0.5, linewidth=0.8, label="loss")
         ax.plot(lrs, smoothed, color="C0", linewidth=1.8, label="smoothed loss")
-        at = float(np.interp(math.log(self.lr), np.log(lrs), smoothed))
-        label = f"{self.method}: lr = {self.lr:.3g}"
-        ax.axvline(self.lr, color="C3", linestyle=":", linewidth=1.2)
-        ax.plot([self.lr], [at], "o", color="C3", markersize=8, zorder=3, label=label)
-        ax.annotate(label, (self.lr, at), xytext=(8, 8), textcoords="offset points", color="C3")
+        marks = ((self.peak, f"peak (annealed) = {self.peak:.3g}", "C1", "s"),
+                 (self.lr, f"{self.method}: lr = {self.lr:.3g}", "C3", "o"))
+        for rate, label, color, shape in marks:
+            at = float(np.interp(math.log(rate), np.log(lrs), smoothed))
+            ax.axvline(rate, color=color, linestyle=":", linewidth=1.2)
+            ax.plot([rate], [at], shape, color=color, markersize=7, zorder=3, label=label)
+            ax.annotate(label, (rate, at), xytext=(8, 8), textcoords="offset points", color=color)
         ax.set_xscale("log")
         # The y range follows the smoothed curve: a few raw spikes before the cut would flatten it.
         low = min(float(smoothed.min()), float(np.percentile(losses, 2)))
@@ -322,12 +338,14 @@ def _zero_lag(y: np.ndarray, total: int) -> np.ndarray:
 
 def _descent(x: np.ndarray, y: np.ndarray, first: int, used: int) -> int:
     """The point where the zero-lag smoothed loss falls fastest against log lr, searched from
-    `first` up to that curve's minimum (past it the fall is the run diverging)."""
+    `first` up to, not at, that curve's minimum (past it the fall is the run diverging).  The
+    slopes are those of the whole curve: at the minimum it is flat, where a slope taken from the
+    points up to it alone would be the fall into it, so a noisy dip would read as the steepest."""
     curve = _zero_lag(y[:used], len(y))
     low = first + int(np.argmin(curve[first:used]))
     if low - first < 2:
         return low
-    return first + int(np.nanargmin(_log_slope(curve[first : low + 1], x[first : low + 1])))
+    return first + int(np.nanargmin(_log_slope(curve[first:used], x[first:used])[: low - first]))
 
 
 def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first: int, used: int) -> tuple[int, float]:
@@ -345,7 +363,7 @@ def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first
     fall = _descent(x, y, first, used)
     if method == "descent":
         return fall, float(x[fall])
-    lr = math.sqrt(float(x[low]) / 10.0 * float(x[fall]))  # blend: the geometric mean of the two
+    lr = math.sqrt(float(x[fall]) * float(x[low]) / BLEND_DIVISOR)  # blend: between the two readings
     return first + int(np.argmin(np.abs(np.log(xs / lr)))), lr
 
 
@@ -363,20 +381,25 @@ def suggest(
 
        - ``minimum``: a tenth of the lr at the smallest smoothed loss;
        - ``descent``: the lr where the loss falls fastest against log lr, searched up to
-         its minimum, on a curve smoothed without lag: the mean of a forward and a
+         (not at) its minimum, on a curve smoothed without lag: the mean of a forward and a
          backward bias-corrected moving average of the log losses (of the losses when
          one is <= 0) with weight ``1 - 20 / n`` on the past for n points, so the window
          is a twentieth of the run whatever n is (0.8 for 100 points); ``smooth`` does
          not change it;
-       - ``blend`` (the default): ``sqrt(minimum_lr * descent_lr)``, the geometric mean
-         of those two readings.  Their errors are only partly correlated, so the mean
-         scatters less than either; over the twenty settings of ``bench/finder.py`` it
-         trained best on the geometric mean of all readings measured there (lrcore's,
-         fastai's valley, torch-lr-finder's and Lightning's);
+       - ``blend`` (the default): ``sqrt(descent_lr * lr_at_minimum / 20)``, between those
+         two readings (the geometric mean of descent's lr and half of minimum's).  Their
+         errors are only partly correlated, so it scatters less than either; over the
+         twenty settings of ``bench/finder.py`` it trained best on the geometric mean of all
+         readings measured there (lrcore's, fastai's valley, torch-lr-finder's and
+         Lightning's) and within 3x of the best lr of a log grid in every run;
        - ``valley`` (fastai's default): the middle of the longest strictly falling
          stretch of the smoothed curve;
        - ``steepest``: the lr where the smoothed loss falls fastest against log lr
          (torch-lr-finder's reading; the moving average lags, so this sits late).
+
+    4. ``Suggestion.lr`` is that reading, for a constant lr; ``Suggestion.peak`` is twice it,
+       for the peak of an annealed schedule (one-cycle, cosine, warmup then decay), which
+       runs on average at about half its peak: the same mean lr.
 
     `lrs` must be finite and strictly increasing, > 0 but for ``lrs[0]``, which may be 0
     (a linear range from 0); `losses` as many real numbers; at least 5 points must remain
@@ -422,4 +445,4 @@ def suggest(
     arrays = [np.array(a[:used]) for a in (x, y, smoothed)]
     for a in arrays:
         a.setflags(write=False)
-    return Suggestion(lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)
+    return Suggestion(lr, PEAK_PER_LR * lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)

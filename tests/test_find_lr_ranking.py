@@ -2,8 +2,8 @@
 
 The benchmark chose the default over twenty settings; these three (an SGD+momentum
 classifier, an SGD+momentum regression, an AdamW one-block transformer with warmup)
-check on every run that it still trains within 3x of the best lr of a log grid, as a
-constant lr and as a one-cycle peak, and no worse than torch-lr-finder's steepest
+check on every run that it still trains within 3x of the best lr of a log grid, its lr
+as a constant lr and its peak as a one-cycle peak, and no worse than torch-lr-finder's steepest
 gradient.  One initialisation and a coarser grid than the benchmark's keep it to a
 few seconds a setting.
 """
@@ -35,14 +35,15 @@ GRID = np.logspace(-4, 1, 16)  # 3 a decade
 
 
 def ratios(setting: Any) -> dict[str, dict[str, float]]:
-    """{shape: {"default": ratio, "torch-lr-finder": ratio}} against the grid's best, one initialisation."""
+    """{shape: {"default": ratio, "torch-lr-finder": ratio}} against the grid's best, one initialisation
+    (the default's lr as a constant, its peak as a one-cycle peak; torch-lr-finder's one lr for both)."""
     run = finder.Run(setting, finder.SETTINGS.index(setting), seeds=1)
     rates, losses = run.lrcore_record()
-    ours = lr.suggest(rates, losses).lr
+    found = lr.suggest(rates, losses)
     theirs = run.torch_lr_finder()
     assert theirs is not None
     out = {}
-    for shape in ("constant", "one-cycle"):
+    for shape, ours in (("constant", found.lr), ("one-cycle", found.peak)):
         best = min(run.train(rate, shape) for rate in GRID.tolist())
         out[shape] = {"default": run.train(ours, shape) / best, "torch-lr-finder": run.train(theirs, shape) / best}
     return out

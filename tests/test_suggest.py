@@ -120,7 +120,8 @@ def test_descent_is_the_steepest_fall_before_the_minimum_of_the_zero_lag_curve()
     s = lr.suggest(LRS, CLEAN, method="descent")
     curve = zero_lag(CLEAN[: len(s.lrs)], 1 - 20 / cut)
     low = N // 10 + int(np.argmin(curve[N // 10 :]))
-    want = N // 10 + int(np.argmin(np.gradient(curve[N // 10 : low + 1], np.log(LRS[N // 10 : low + 1]))))
+    slopes = np.gradient(curve[N // 10 :], np.log(LRS[N // 10 : len(s.lrs)]))  # the whole curve's
+    want = N // 10 + int(np.argmin(slopes[: low - N // 10]))  # before the minimum
     assert s.index == want and s.lr == LRS[want]
     assert abs(s.index - STEEP_AT) <= 3  # no lag: at the clean curve's steepest fall (t = 60)
     # past the minimum a steeper fall (back to a level above the minimum) is never read
@@ -128,6 +129,17 @@ def test_descent_is_the_steepest_fall_before_the_minimum_of_the_zero_lag_curve()
     late[RISE_FROM + 15 :] = CLEAN.min() + 0.5
     assert CLEAN[RISE_FROM + 14] - late[RISE_FROM + 15] > 0.8  # a fall of 0.8 in 0.05 decades
     assert lr.suggest(LRS, late, method="descent", diverge=math.inf).index == s.index
+
+
+def test_descent_never_reads_the_fall_into_the_minimum_as_the_steepest() -> None:
+    """One loss at half its neighbours' on the floor makes the zero-lag curve's minimum there; the
+    slope into that minimum is steeper than the real fall's, but the curve is flat at it: descent
+    stays on the real fall (read from the points up to the minimum alone, it was the dip)."""
+    dipped = CLEAN.copy()
+    dipped[RISE_FROM - 6] *= 0.5
+    clean = lr.suggest(LRS, CLEAN, method="descent", diverge=math.inf)
+    s = lr.suggest(LRS, dipped, method="descent", diverge=math.inf)
+    assert abs(s.index - STEEP_AT) <= 3 and s.index == clean.index
 
 
 def test_descent_window_is_a_twentieth_of_the_run_whatever_its_length() -> None:
@@ -140,13 +152,13 @@ def test_descent_window_is_a_twentieth_of_the_run_whatever_its_length() -> None:
     assert abs(math.log10(found[1] / found[0])) <= 7 / 99
 
 
-def test_blend_is_the_geometric_mean_of_minimum_and_descent() -> None:
+def test_blend_is_the_geometric_mean_of_descent_and_half_of_minimum() -> None:
     rng = np.random.default_rng(4)
     for losses in (CLEAN, CLEAN * np.exp(0.05 * rng.standard_normal(N))):
         low = lr.suggest(LRS, losses, method="minimum").lr
         fall = lr.suggest(LRS, losses, method="descent").lr
         s = lr.suggest(LRS, losses)
-        assert s.method == "blend" and s.lr == pytest.approx(math.sqrt(low * fall), rel=1e-15)
+        assert s.method == "blend" and s.lr == pytest.approx(math.sqrt(low / 2 * fall), rel=1e-15)
         assert abs(math.log(LRS[s.index] / s.lr)) <= math.log(LRS[1] / LRS[0]) / 2  # the nearest point
 
 
@@ -260,15 +272,18 @@ def test_a_loss_at_or_below_zero_warns_that_the_ratio_cut_cannot_apply() -> None
 def test_suggestion_value() -> None:
     s = lr.suggest(LRS.tolist(), CLEAN.tolist())
     assert s.method == "blend" and isinstance(s.lr, float) and isinstance(s.index, int)
+    assert isinstance(s.peak, float) and s.peak == 2 * s.lr  # an annealed schedule's mean is about half its peak
     for a in (s.lrs, s.losses, s.smoothed):
         assert a.dtype == np.float64 and not a.flags.writeable
     with pytest.raises(AttributeError):
         s.lr = 1.0  # type: ignore[misc]
     d = json.loads(json.dumps(s.to_dict(), allow_nan=False))
-    assert d["lr"] == s.lr and d["lrs"] == LRS.tolist() and d["smoothed"] == s.smoothed.tolist()
+    assert d["lr"] == s.lr and d["peak"] == s.peak and d["lrs"] == LRS.tolist() and d["smoothed"] == s.smoothed.tolist()
     assert d["method"] == "blend" and d["cut"] is None and d["first"] == N // 10 and d["total"] == N
-    assert repr(s).startswith("Suggestion(lr=") and "\n" not in s.describe()
-    assert f"{s.lr:.10g}" in s.describe()
+    assert repr(s).startswith("Suggestion(lr=") and f"peak={s.peak:.6g}" in repr(s) and "\n" not in s.describe()
+    assert s.describe().startswith(f"suggested lr {s.lr:.10g} (method blend); peak {s.peak:.10g} for a one-cycle")
+    for method in ("descent", "minimum", "valley", "steepest"):
+        assert lr.suggest(LRS, CLEAN, method=method).peak == 2 * lr.suggest(LRS, CLEAN, method=method).lr
 
 
 def test_plot(tmp_path) -> None:
@@ -279,6 +294,9 @@ def test_plot(tmp_path) -> None:
     assert ax.get_xscale() == "log" and "steepest" in ax.get_legend().get_texts()[-1].get_text()
     marker = ax.get_lines()[-1]
     assert marker.get_xdata()[0] == s.lr
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("peak") and f"{s.peak:.3g}" in t for t in labels)
+    assert any(line.get_xdata()[0] == s.peak for line in ax.get_lines() if len(line.get_xdata()) == 1)
     from matplotlib.figure import Figure
 
     own = Figure().add_subplot()
