@@ -7,8 +7,10 @@
 
 For each setting (a data set, a model, an optimizer and a batch size) every method
 reads an LR range test from one fixed initialisation; the model is then trained for a
-fixed budget of optimizer steps at the suggested lr, once as a constant lr and once as
-the peak of a one-cycle schedule, from three fixed initialisations (their mean final
+fixed budget of optimizer steps at the suggested lr as a constant lr, and at the
+suggested peak as the peak of a one-cycle schedule (lrcore's ``Suggestion.peak``; a peer
+that states one number has it used for both, as its users would), from three fixed
+initialisations (their mean final
 training loss is the result: one run alone can be lucky or not).  The ratio to the best
 result over a log grid of lrs (the same budget, schedule shape and initialisations) says
 how well the reading did: 1 means as well as the grid's best.  A run that diverges
@@ -20,6 +22,10 @@ from its own range test with its own defaults; and fastai's ``valley`` as its
 documentation describes it (on lrcore's record: smoothed with beta 0.98, the first tenth
 and the last 5 points left out, the point a third and a sixth into the longest strictly
 falling stretch).
+
+``blend`` is also measured with its one tuned constant, the divisor, at half-octave steps
+around its value: the results file shows each, and which the other settings would choose
+for each setting left out (a leave-one-setting-out check of the choice).
 
 Data ships with scikit-learn (digits, breast cancer, wine, diabetes) or is generated
 with fixed seeds (Friedman #1, circles, blobs, spirals, a copy task for a one-block
@@ -54,7 +60,7 @@ import torch
 from torch import nn
 
 import lrcore as lr
-from lrcore._suggest import DEFAULT_METHOD, METHODS
+from lrcore._suggest import BLEND_DIVISOR, DEFAULT_METHOD, METHODS, PEAK_PER_LR
 
 F = nn.functional
 HERE = Path(__file__).resolve().parent
@@ -68,6 +74,9 @@ GRID = (-4.0, 1.0, 5)  # log10 lr from, to, points per decade
 SEEDS = 3  # initialisations each final loss is averaged over (one run alone can be lucky or not)
 NOISE = 0.1  # the share of a classification set's labels replaced at random
 WITHIN = 3.0  # the bar every setting must meet: final loss within 3x of the grid's best
+# blend's one tuned constant, the divisor of sqrt(descent_lr * lr_at_minimum / divisor), is also
+# measured at these values (half-octave steps around it) for the leave-one-setting-out check.
+DIVISORS = (10.0, 14.142, 20.0, 28.284, 40.0)
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -420,21 +429,41 @@ def fastai_valley(lrs: list[float], raw: list[float], num_it: int = 100) -> floa
 PEERS = ("torch-lr-finder steepest", "Lightning lr_find", "fastai valley")
 
 
-def suggestions(run: Run) -> tuple[dict[str, float | None], dict[str, Any]]:
-    """Every method's suggested lr for this setting (None where a method found none)."""
+def suggestions(run: Run) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, Any]]:
+    """Every method's suggested lr for this setting (None where a method found none), and its
+    suggested one-cycle peak: lrcore's ``Suggestion.peak``, a peer's single number."""
     rates, losses = run.lrcore_record()
     out: dict[str, float | None] = {}
+    peaks: dict[str, float | None] = {}
     for method in METHODS:
         try:
-            out[f"lrcore {method}"] = lr.suggest(rates, losses, method=method).lr
+            found = lr.suggest(rates, losses, method=method)
+            out[f"lrcore {method}"], peaks[f"lrcore {method}"] = found.lr, found.peak
         except ValueError:
-            out[f"lrcore {method}"] = None
+            out[f"lrcore {method}"] = peaks[f"lrcore {method}"] = None
     # fastai's lr_find records the point that crossed its stop rule, as lrcore's record does
     finite = [loss if math.isfinite(loss) else 1e300 for loss in losses]
     out["fastai valley"] = fastai_valley(rates, finite) if len(rates) > 20 else None
     out["torch-lr-finder steepest"] = run.torch_lr_finder()
     out["Lightning lr_find"] = run.lightning()
-    return out, {"lrs": rates, "losses": losses}
+    for peer in PEERS:
+        peaks[peer] = out[peer]
+    return out, peaks, {"lrs": rates, "losses": losses}
+
+
+def divisor_finals(run: Run, found: dict[str, float | None]) -> dict[str, dict[str, float]]:
+    """blend as it would read with each of DIVISORS: {divisor: {"lr", "constant", "one-cycle"}}, the
+    finals at lr as a constant and at PEAK_PER_LR * lr as a one-cycle peak.  minimum's lr is the
+    lr at the smoothed minimum / 10, so blend's is sqrt(descent * minimum * 10 / divisor)."""
+    descent, minimum = found["lrcore descent"], found["lrcore minimum"]
+    if descent is None or minimum is None:
+        return {}
+    out = {}
+    for divisor in DIVISORS:
+        rate = math.sqrt(descent * minimum * 10.0 / divisor)
+        out[f"{divisor:g}"] = {"lr": rate, "constant": run.train(rate, "constant"),
+                               "one-cycle": run.train(PEAK_PER_LR * rate, "one-cycle")}
+    return out
 
 
 def _measure(index: int, grid: np.ndarray, seeds: int) -> dict[str, Any]:
@@ -447,16 +476,17 @@ def measure(setting: Setting, seed: int, grid: np.ndarray, seeds: int = SEEDS) -
     run = Run(setting, seed, seeds)
     label = setting.label(run.problem)
     began = time.perf_counter()
-    lrs_by_method, record = suggestions(run)
+    lrs_by_method, peaks, record = suggestions(run)
     initial = run.initial()
     row: dict[str, Any] = {"setting": label, "initial": initial, "record": record, "grid": grid.tolist(),
-                           "suggested": lrs_by_method, "final": {}, "grid_final": {}}
-    for shape in ("constant", "one-cycle"):
+                           "suggested": lrs_by_method, "peak": peaks, "final": {}, "grid_final": {}}
+    for shape, rates in (("constant", lrs_by_method), ("one-cycle", peaks)):
         row["grid_final"][shape] = [run.train(rate, shape) for rate in grid.tolist()]
         finals = {}
-        for method, rate in lrs_by_method.items():
+        for method, rate in rates.items():
             finals[method] = initial if rate is None else run.train(rate, shape)
         row["final"][shape] = finals
+    row["divisors"] = divisor_finals(run, lrs_by_method)
     row["seconds"] = time.perf_counter() - began
     return row
 
@@ -515,7 +545,10 @@ def default_misses(rows: list[dict[str, Any]]) -> str:
         if ratios(row, shape)[method] > WITHIN
     ]
     if not misses:
-        return f"The default, `{DEFAULT_METHOD}`, is within {WITHIN:g}× of the grid's best in every run."
+        worst = max(((ratios(row, shape)[method], row["setting"], shape) for row in rows
+                     for shape in ("constant", "one-cycle")), key=lambda r: r[0])
+        return (f"The default, `{DEFAULT_METHOD}`, is within {WITHIN:g}× of the grid's best in every run (the "
+                f"worst: {worst[1]}, {worst[2]}, {worst[0]:.2f}×).")
     return (f"The default, `{DEFAULT_METHOD}`, is beyond {WITHIN:g}× of the grid's best in {len(misses)} of "
             f"{2 * len(rows)} runs: {'; '.join(misses)}.")
 
@@ -531,12 +564,67 @@ def detail_table(rows: list[dict[str, Any]]) -> str:
             bests.append(f"{row['grid'][int(np.argmin(finals))]:.2g}")
         cells = []
         for method in methods:
-            rate = row["suggested"][method]
+            rate, peak = row["suggested"][method], row.get("peak", row["suggested"])[method]
             rc, ro = ratios(row, "constant")[method], ratios(row, "one-cycle")[method]
             shown = "none" if rate is None else f"{rate:.2g}"
+            if rate is not None and peak is not None and peak != rate:
+                shown += f" (peak {peak:.2g})"
             cells.append(f"{shown}: {rc:.2f}× / {ro:.2f}×")
         lines.append(f"| {row['setting']} | {' / '.join(bests)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def divisor_check(rows: list[dict[str, Any]]) -> str:
+    """blend at each of DIVISORS over every setting, and the leave-one-setting-out check: the divisor
+    chosen on the other settings (fewest runs beyond WITHIN, then the best geometric mean), scored
+    on the setting left out.  Empty for a run without these measurements."""
+    if not rows or not all(row.get("divisors") for row in rows):
+        return ""
+    keys = list(rows[0]["divisors"])
+    per = {key: [[row["divisors"][key][shape] / min(row["grid_final"][shape]) for shape in ("constant", "one-cycle")]
+                 for row in rows] for key in keys}
+
+    def score(key: str, keep: list[int]) -> tuple[int, float]:
+        runs = [r for i in keep for r in per[key][i]]
+        return sum(r > WITHIN for r in runs), _geomean(runs)
+
+    everyone = list(range(len(rows)))
+    lines = ["| divisor | all runs: geometric mean | worst | runs within "
+             f"{WITHIN:g}× of the grid's best |", "|---:|---:|---:|---:|"]
+    for key in keys:
+        runs = [r for pair in per[key] for r in pair]
+        mark = " (blend's)" if float(key) == BLEND_DIVISOR else ""
+        lines.append(f"| {key}{mark} | {_geomean(runs):.2f}× | {max(runs):.2f}× | "
+                     f"{sum(r <= WITHIN for r in runs)} of {len(runs)} |")
+    clear = [key for key in keys if score(key, everyone)[0] == 0]
+    if len(clear) == 1:
+        margin = (f"Only the divisor {clear[0]} keeps every run within {WITHIN:g}×; its neighbours miss "
+                  f"{score(keys[max(keys.index(clear[0]) - 1, 0)], everyone)[0]} and "
+                  f"{score(keys[min(keys.index(clear[0]) + 1, len(keys) - 1)], everyone)[0]} runs: the margin "
+                  "is narrow. ")
+    else:
+        margin = f"{len(clear)} of these keep every run within {WITHIN:g}×. "
+    chosen, held = [], []
+    for out in everyone:
+        keep = [i for i in everyone if i != out]
+        key = min(keys, key=lambda k: score(k, keep))
+        chosen.append(key)
+        held += per[key][out]
+    counts = ", ".join(f"{key} for {chosen.count(key)}" for key in keys if chosen.count(key))
+    by_mean = [min(keys, key=lambda k: score(k, [i for i in everyone if i != out])[1]) for out in everyone]
+    held_mean = [r for out, key in zip(everyone, by_mean, strict=True) for r in per[key][out]]
+    counts_mean = ", ".join(f"{key} for {by_mean.count(key)}" for key in keys if by_mean.count(key))
+    return (
+        f"blend's one tuned constant is the divisor in sqrt(descent_lr × lr_at_minimum / divisor) "
+        f"(the peak is {PEAK_PER_LR:g} × lr by its reason, not tuned). Measured at half-octave steps around it, "
+        f"as a constant lr and with {PEAK_PER_LR:g} × that lr as the one-cycle peak:\n\n" + "\n".join(lines) + "\n\n"
+        f"{margin}Leave one setting out: the divisor chosen on the other {len(rows) - 1} settings (fewest runs beyond "
+        f"{WITHIN:g}×, then the best geometric mean) is {counts} of the {len(rows)} settings left out; scored on "
+        f"the setting left out, the {2 * len(rows)} held-out runs have a geometric mean of {_geomean(held):.2f}×, "
+        f"worst {max(held):.2f}×, {sum(r <= WITHIN for r in held)} of {len(held)} within {WITHIN:g}×. Chosen on "
+        f"the geometric mean alone, the divisor is {counts_mean}; held out: {_geomean(held_mean):.2f}×, worst "
+        f"{max(held_mean):.2f}×, {sum(r <= WITHIN for r in held_mean)} of {len(held_mean)} within {WITHIN:g}×."
+    )
 
 
 def versions() -> str:
@@ -560,17 +648,21 @@ def report(run: dict[str, Any]) -> tuple[str, str]:
     how = (
         f"{len(rows)} settings{' (smoke: a coarse grid)' if run['smoke'] else ''}; at each reading's lr the model "
         f"trains {BUDGET} optimizer steps from {seeds} fixed initialisation{'s' * (seeds > 1)} (the mean final "
-        f"training loss counts), as a constant lr and as the peak of `lr.one_cycle`; ratio = that loss / the best "
+        f"training loss counts), as a constant lr, and at its peak (lrcore's `Suggestion.peak`, {PEAK_PER_LR:g} × "
+        f"its lr; a peer's one lr, as its users would) as the peak of `lr.one_cycle`; ratio = that loss / the best "
         f"over a log grid of lrs (10^{lo:g} to 10^{hi:g}, {per:g} per decade) with the same budget and schedule "
         f"shape: 1.00× trains as well as the grid's best lr, lower is better."
     )
     block = f"{how}\n\n{summary_table(rows)}\n\n{default_misses(rows)}"
+    check = divisor_check(rows)
+    check = f"{check}\n\n" if check else ""
     text = (
         f"# LR range test readings against a grid of lrs\n\nMeasured {run['date']} with `python bench/finder.py"
         f"{' --smoke' if run['smoke'] else ''}` in {run['seconds'] / 60:.1f} min ({run['jobs']} process"
         f"{'es' * (run['jobs'] > 1)}) on {run['machine']}, load average {run['load']:.1f} at the end; "
-        f"{run['versions']}.\n\n{block}\n\n"
-        "Per setting: the suggested lr, then the ratio as a constant lr / as a one-cycle peak.\n\n"
+        f"{run['versions']}.\n\n{block}\n\n{check}"
+        "Per setting: the suggested lr (and lrcore's peak), then the ratio as a constant lr / as a one-cycle "
+        "peak.\n\n"
         f"{detail_table(rows)}\n"
     )
     return text, block
