@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -111,3 +113,139 @@ def test_an_iterator_that_runs_out_ends_the_run_with_the_state_restored() -> Non
     assert opt.state_dict() == state
     s = find_lr(model, opt, generator(), torch.nn.functional.mse_loss, steps=10, progress=False)  # long enough
     assert len(s.lrs) + (s.cut is not None) == 10
+
+
+def runners(calls: list[int]) -> dict[str, Any]:
+    """Each runner as ``run(**range_kwargs) -> Suggestion`` on a tiny problem, counting in `calls` the
+    losses it computes (for optax, the traces of its loss: a run that trains traces it once)."""
+    import lrcore as lr
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 4), torch.randn(64, 1)
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
+
+    def generic(**kwargs: Any) -> Any:
+        w = [3.0]
+
+        def step(rate: float) -> float:
+            calls[0] += 1
+            loss = (w[0] - 1.0) ** 2
+            w[0] -= rate * 2.0 * (w[0] - 1.0)
+            return loss
+
+        return lr.find_lr(step, **kwargs)
+
+    def with_torch(**kwargs: Any) -> Any:
+        model = torch.nn.Linear(4, 1)
+
+        def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            calls[0] += 1
+            return torch.nn.functional.mse_loss(out, target)
+
+        return find_lr(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, loss_fn, **kwargs)
+
+    def with_optax(**kwargs: Any) -> Any:
+        jnp = pytest.importorskip("jax.numpy")
+        optax = pytest.importorskip("optax")
+        from lrcore.adapters.optax import find_lr as run
+
+        def loss_fn(params: Any, batch: Any) -> Any:
+            calls[0] += 1  # once per trace: a run that trains traces once
+            return jnp.mean((batch[0] @ params["w"] - batch[1]) ** 2)
+
+        data = [(np.asarray(a), np.asarray(b)) for a, b in batches]
+        return run(loss_fn, {"w": jnp.zeros((4, 1))}, optax.sgd, data, **kwargs)
+
+    def with_keras(**kwargs: Any) -> Any:
+        keras = pytest.importorskip("keras")
+        from lrcore.adapters.keras import find_lr as run
+
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+        def mse(target: Any, out: Any) -> Any:
+            calls[0] += 1  # once per trace of the train step
+            return keras.ops.mean((out - target) ** 2)
+
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=mse)
+        return run(model, x.numpy(), y.numpy(), batch_size=16, **kwargs)
+
+    def with_lightning(**kwargs: Any) -> Any:
+        pl = pytest.importorskip("lightning.pytorch")
+        from lrcore.adapters.lightning import find_lr as run
+
+        class Module(pl.LightningModule):
+            def __init__(self) -> None:
+                super().__init__()
+                self.net = torch.nn.Linear(4, 1)
+
+            def training_step(self, batch: Any, index: int) -> torch.Tensor:
+                calls[0] += 1
+                return torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+
+            def configure_optimizers(self) -> Any:
+                return torch.optim.SGD(self.parameters(), lr=0.1)
+
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
+        trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False)
+        return run(trainer, Module(), loader, **kwargs)
+
+    def with_hf(**kwargs: Any) -> Any:
+        transformers = pytest.importorskip("transformers")
+        from lrcore.adapters.hf import find_lr as run
+
+        class Net(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.net = torch.nn.Linear(4, 1)
+
+            def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+                calls[0] += 1
+                return {"loss": torch.nn.functional.mse_loss(self.net(x), labels)}
+
+        rows = [{"x": x[i], "labels": y[i]} for i in range(64)]
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            args = transformers.TrainingArguments(output_dir=folder, per_device_train_batch_size=16, report_to=[],
+                                                  save_strategy="no", logging_strategy="no", use_cpu=True,
+                                                  disable_tqdm=True)
+            return run(transformers.Trainer(model=Net(), args=args, train_dataset=rows), **kwargs)
+
+    return {"generic": generic, "torch": with_torch, "optax": with_optax, "keras": with_keras,
+            "lightning": with_lightning, "hf": with_hf}
+
+
+RUNNERS = ["generic", "torch", "optax", "keras", "lightning", "hf"]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:.*LeafSpec")
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_every_runner_refuses_a_range_that_cannot_increase_before_training(runner: str) -> None:
+    """start=1, end=1+1e-12 over 10,000 steps: float64 would repeat most of those lrs; refused in one line
+    naming the parameters and their values, with no training step taken."""
+    calls = [0]
+    run = runners(calls)[runner]
+    for shape in ("exponential", "linear"):
+        with pytest.raises(ValueError) as info:
+            run(start=1.0, end=1 + 1e-12, steps=10_000, shape=shape, progress=False)
+        message = str(info.value)
+        assert "`steps` must leave the learning rates room to increase" in message and "\n" not in message
+        assert "got steps=10000 for start=1.0, end=1.000000000001" in message
+    assert calls == [0]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:.*LeafSpec")
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_every_runner_runs_a_linear_range_from_zero_and_suggests_a_peak(runner: str) -> None:
+    calls = [0]
+    s = runners(calls)[runner](start=0.0, end=0.05, steps=24, shape="linear", diverge=float("inf"),
+                                   progress=False)
+    assert calls[0] > 0 and s.lrs[0] == 0.0 and len(s.lrs) == 24 and 0 < s.lr <= 0.05
+    assert s.peak == 2 * s.lr and s.to_dict()["peak"] == s.peak and f"peak {s.peak:.10g}" in s.describe()
