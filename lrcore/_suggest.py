@@ -167,13 +167,15 @@ class Suggestion:
         lrs, losses, smoothed = self.lrs[shown], self.losses[shown], self.smoothed[shown]
         ax.plot(lrs, losses, color="0.6", alpha=0.5, linewidth=0.8, label="loss")
         ax.plot(lrs, smoothed, color="C0", linewidth=1.8, label="smoothed loss")
-        marks = ((self.peak, f"peak (annealed) = {self.peak:.3g}", "C1", "s"),
-                 (self.lr, f"{self.method}: lr = {self.lr:.3g}", "C3", "o"))
-        for rate, label, color, shape in marks:
+        # the peak's label right of and below its mark, the lr's left of and above its own: 2x apart, they
+        # would overlap on one side
+        marks = ((self.peak, f"peak (annealed) = {self.peak:.3g}", "C1", "s", (8, -14), "left"),
+                 (self.lr, f"{self.method}: lr = {self.lr:.3g}", "C3", "o", (-8, 8), "right"))
+        for rate, label, color, shape, offset, align in marks:
             at = float(np.interp(math.log(rate), np.log(lrs), smoothed))
             ax.axvline(rate, color=color, linestyle=":", linewidth=1.2)
             ax.plot([rate], [at], shape, color=color, markersize=7, zorder=3, label=label)
-            ax.annotate(label, (rate, at), xytext=(8, 8), textcoords="offset points", color=color)
+            ax.annotate(label, (rate, at), xytext=offset, textcoords="offset points", color=color, ha=align)
         ax.set_xscale("log")
         # The y range follows the smoothed curve: a few raw spikes before the cut would flatten it.
         low = min(float(smoothed.min()), float(np.percentile(losses, 2)))
