@@ -23,50 +23,13 @@ from . import _validate as check
 from ._suggest import DEFAULT_METHOD, Suggestion, Watch, check_options, short, suggest
 
 CHUNK = 4096  # learning rates drawn at a time
-# Consecutive learning rates must differ by at least this fraction of the larger, so that
-# float64 rounding cannot make the range flat or step back: exponential ranges evaluate
-# start * growth ** p with a rounding error of a few ulps times log(end / start), and
-# measured ranges stay strictly increasing down to a step of 2**-43 (failing at 2**-44);
-# 2**-36 keeps a 128-fold margin and still allows about 10**12 steps over 8 decades.
-MIN_STEP = 2.0**-36
+def lr_schedule(start: Any, end: Any, steps: Any, shape: Any) -> Any:
+    """The range test's schedule, ``lr.range_test(...)``: its record refuses, before any training,
+    a range whose learning rates float64 cannot keep strictly increasing; a linear range may start at 0.
+    A refusal names ``range_test`` and the parameter, as for the schedule built by hand."""
+    from ._kinds import range_test
 
-
-def lr_schedule(where: str, start: Any, end: Any, steps: Any, shape: Any) -> Any:
-    """The range test's schedule, validated, refused before any training when float64
-    cannot make its learning rates strictly increasing.
-
-    A linear range may start at 0 (``lr.linear`` from 0 to `end` over ``steps - 1``);
-    every other range is ``lr.range_test(start=..., end=..., steps=..., shape=...)``.
-    """
-    from ._kinds import linear, range_test
-
-    if shape == "linear" and isinstance(start, numbers.Real) and not isinstance(start, bool) and start == 0:
-        end = check.number(where, "end", end, gt=0)
-        steps = _steps(where, steps)
-        schedule = linear(start=0.0, end=end, steps=steps - 1)
-        start = 0.0
-    else:
-        schedule = range_test(start=start, end=end, steps=steps, shape=shape)
-        start, end, steps = schedule["start"], schedule["end"], schedule["steps"]
-    if shape == "exponential":
-        step, rule = math.log(end / start) / (steps - 1), "log(end / start) / (steps - 1)"
-    else:
-        step, rule = (end - start) / (steps - 1) / end, "(end - start) / (steps - 1) / end"
-    if not step >= MIN_STEP:
-        raise ValueError(
-            f"{where}: `steps` must leave the learning rates room to increase: {rule} is {step:.3g}, below "
-            f"2**-36 (float64 would repeat or reverse some of them); got steps={steps} for start={start!r}, "
-            f"end={end!r}: widen the range or use fewer steps"
-        )
-    return schedule
-
-
-def _steps(where: str, steps: Any) -> int:
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral):
-        raise check.fail(where, "steps", "must be an int", steps, TypeError)
-    if steps < 2:
-        raise check.fail(where, "steps", "must be >= 2", steps)
-    return int(steps)
+    return range_test(start=start, end=end, steps=steps, shape=shape)
 
 
 def batches_for(where: str, batches: Any, steps: int) -> Iterator[Any]:
@@ -157,7 +120,7 @@ class RangeTest:
         self.where = where
         self.method, self.smooth, self.diverge = check_options(where, method, smooth, diverge)
         progress = check.flag(where, "progress", progress)
-        self.schedule = lr_schedule(where, start, end, steps, shape)
+        self.schedule = lr_schedule(start, end, steps, shape)
         self.steps = int(steps)
         self.watch = Watch(self.smooth, self.diverge)
         self.lrs, self.losses = array("d"), array("d")  # packed: 16 bytes a step
@@ -260,7 +223,7 @@ def run(
 ) -> Suggestion:
     """``run_steps`` with ``loss = one_step(lr, batch)`` on the next batch of `batches`
     (see ``batches_for``); the adapters' loop."""
-    lr_schedule(where, start, end, steps, shape)  # a bad range is refused before the batches are touched
+    lr_schedule(start, end, steps, shape)  # a bad range is refused before the batches are touched
     feed = batches_for(where, batches, int(steps))
 
     def step(rate: float) -> float:

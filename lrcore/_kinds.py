@@ -720,7 +720,7 @@ RANGE_SHAPES = ("exponential", "linear")
 
 @kind(
     params=dict(
-        start=real("the learning rate of the first step, t = 0", gt=0),
+        start=real("the learning rate of the first step, t = 0 (> 0; a linear range may start at 0)", ge=0),
         end=real("the learning rate of the last step, t = steps - 1 (> start)", gt=0),
         steps=integer("the number of steps (learning rates) the test tries", ge=2, le=2**53),
         shape=choice("how the learning rate grows", *RANGE_SHAPES),
@@ -747,12 +747,30 @@ def range_test(*, start: float = 1e-7, end: float = 10.0, steps: int = 100, shap
         [0.0001, 0.001, 0.01, 0.1, 1.0, 1.0]
         >>> round(lr.range_test(start=0.1, end=0.5, steps=5, shape="linear")(2), 12)  # halfway: the mean
         0.3
+        >>> lr.range_test(start=0, end=1.0, steps=5, shape="linear")(1)  # a linear range may start at 0
+        0.25
     """
     w = "range_test"
+    if shape == "exponential" and not start > 0:
+        raise check.fail(w, "start", "must be > 0 (a geometric range cannot start at 0; a linear one can)", start)
     if not end > start:
         raise check.fail(w, "end", f"must be > start={start:g}", end)
-    if not math.isfinite(end / start):
+    if shape == "exponential" and not math.isfinite(end / start):
         raise check.fail(w, "end", f"must be a finite multiple of start={start:g} (end / start overflows)", end)
+    # Consecutive lrs must differ by at least 2**-36 of the larger, so float64 rounding cannot make
+    # the range flat or step back: an exponential range is start * growth ** p, off by a few ulps
+    # times log(end / start), and stays strictly increasing down to a step of 2**-43 (failing at
+    # 2**-44); 2**-36 keeps a 128-fold margin and allows about 10**12 steps over 8 decades.
+    if shape == "exponential":
+        rise, rule = math.log(end / start) / (steps - 1), "log(end / start) / (steps - 1)"
+    else:
+        rise, rule = (end - start) / (steps - 1) / end, "(end - start) / (steps - 1) / end"
+    if not rise >= 2.0**-36:
+        raise ValueError(
+            f"{w}: `steps` must leave the learning rates room to increase: {rule} is {rise:.3g}, below 2**-36 "
+            f"(float64 would repeat or reverse some of them); got steps={steps} for start={start!r}, end={end!r}: "
+            f"widen the range or use fewer steps"
+        )
 
 
 @kind(

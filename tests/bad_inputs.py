@@ -247,6 +247,8 @@ RULES: list[Bad] = [
     rule("end-below-start", "range_test", dict(start=1.0, end=0.5), V, "end"),
     rule("end-equals-start", "range_test", dict(start=0.1, end=0.1), V, "end"),
     rule("ratio-overflows", "range_test", dict(start=1e-300, end=1e300), V, "end"),
+    rule("no-room-to-increase", "range_test", dict(start=1.0, end=1 + 1e-12, steps=10_000), V, "steps",
+         "2**-36", "start=1.0", "end=1.000000000001"),
     rule("fewer-boundaries", "join", dict(schedules=[COS, COS], boundaries=[]), V, "boundaries"),
     rule("more-boundaries", "join", dict(schedules=(C1,), boundaries=tuple(map(float, range(1, 200)))), V,
          "boundaries"),

@@ -1166,11 +1166,15 @@ def _range_test(draw: st.DrawFn) -> Spec:
     ends = [e for e in (1.0, 10.0) if e > start]
     growth = st.floats(0.0, 12.0).map(lambda e: start * 10.0**e)
     end = draw(st.one_of(growth, *([st.sampled_from(ends)] if ends else [])))
-    if not end > start:  # 10 ** 0, or a product rounded down to start
-        end = math.nextafter(start, math.inf)
-    return {"kind": "range_test", "start": start, "end": end,
-            "steps": draw(st.one_of(st.integers(2, 20), st.integers(21, 3_000))),
-            "shape": draw(st.sampled_from(["exponential", "linear"]))}
+    steps = draw(st.one_of(st.integers(2, 20), st.integers(21, 3_000)))
+    shape = draw(st.sampled_from(["exponential", "linear"]))
+    if shape == "linear" and draw(st.booleans()):  # a linear range may start at 0
+        return {"kind": "range_test", "start": 0.0, "end": end, "steps": steps, "shape": shape}
+    # the narrowest range the record allows: consecutive lrs at least 2**-36 apart (relative)
+    rise = 2.0**-36 * (steps - 1) * 1.001  # a little above: end / start rounds by 2**-53
+    narrowest = start * math.exp(rise) if shape == "exponential" else start / (1.0 - rise)
+    end = max(end, math.nextafter(narrowest, math.inf))
+    return {"kind": "range_test", "start": start, "end": end, "steps": steps, "shape": shape}
 
 
 @st.composite
@@ -1193,7 +1197,8 @@ def _modulus_range_test(s: Spec, t: float, dt: float) -> float | None:
     catalogue=[{}, dict(start=1e-4, end=1.0, steps=5),
                # start * (end / start) rounds below end here: the last step must still be end.
                dict(start=1e-5, end=1.0, steps=7),
-               dict(start=0.01, end=0.5, steps=11, shape="linear")],
+               dict(start=0.01, end=0.5, steps=11, shape="linear"),
+               dict(start=0.0, end=1.0, steps=5, shape="linear")],
     strategy=_range_test,
     extreme=_range_test_extreme,
     bounds=_between("start", "end"),

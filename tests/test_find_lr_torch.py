@@ -265,7 +265,7 @@ def test_the_suggestion_trains_well(problem: str) -> None:
         (lambda m, o, b, f: find_lr(m, o, iter(b), f), ValueError,
          "find_lr: `batches` is a one-shot iterator of 16 batches, fewer than the 100 steps"),
         (lambda m, o, b, f: find_lr(m, o, b, f, start=1.0, end=1 + 1e-12, steps=10_000), ValueError,
-         "find_lr: `steps` must leave the learning rates room to increase"),
+         "range_test: `steps` must leave the learning rates room to increase"),
         (lambda m, o, b, f: find_lr(m, o, b, f, progress=1), TypeError, "find_lr: `progress` must be True or False"),
         (lambda m, o, b, f: find_lr(m, o, b, f, method="fast"), ValueError, "find_lr: `method` must be one of"),
         (lambda m, o, b, f: find_lr(m, o, b, f, smooth=1.5), ValueError, "find_lr: `smooth` must be < 1"),

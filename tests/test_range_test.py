@@ -111,8 +111,10 @@ def test_plot(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "exc", "message"),
     [
-        ({"start": 0.0}, ValueError, "range_test: `start` must be > 0; got start=0.0"),
-        ({"start": -1e-7}, ValueError, "range_test: `start` must be > 0; got start=-1e-07"),
+        ({"start": 0.0}, ValueError,
+         "range_test: `start` must be > 0 (a geometric range cannot start at 0; a linear one can); got start=0.0"),
+        ({"start": -1e-7}, ValueError, "range_test: `start` must be >= 0; got start=-1e-07"),
+        ({"start": -1e-7, "shape": "linear"}, ValueError, "range_test: `start` must be >= 0; got start=-1e-07"),
         ({"start": math.nan}, ValueError, "range_test: `start` must be finite; got start=nan"),
         ({"start": "1e-7"}, TypeError, "range_test: `start` must be a real number; got start='1e-7'"),
         ({"end": math.inf}, ValueError, "range_test: `end` must be finite; got end=inf"),
@@ -141,3 +143,10 @@ def test_numpy_integer_steps_and_from_dict_validation() -> None:
         lr.from_dict({"kind": "range_test", "start": 1.0, "end": 0.1, "steps": 10, "shape": "linear"})
     with pytest.raises(ValueError, match="range_test: `steps` must be >= 2"):
         lr.parse("range_test(steps=1)")
+
+
+def test_a_linear_range_may_start_at_zero() -> None:
+    s = lr.range_test(start=0, end=1.0, steps=5, shape="linear")
+    assert [s(t) for t in range(6)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert list(s.array(6)) == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert s == lr.parse(repr(s)) == lr.from_json(s.to_json()) and s.horizon == 4.0
