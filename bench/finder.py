@@ -2,7 +2,7 @@
 
     python bench/finder.py                     # every setting: about 12 minutes of CPU
     python bench/finder.py --jobs 2            # the same on two processes
-    python bench/finder.py --readme --jobs 2   # the same, then the README's finder table is rewritten from it
+    python bench/finder.py --docs --jobs 2     # the same, then the range test guide's table is rewritten from it
     python bench/finder.py --smoke             # three settings, one seed, a coarse grid: under a minute
 
 For each setting (a data set, a model, an optimizer and a batch size) every method
@@ -65,9 +65,9 @@ from lrcore._suggest import BLEND_DIVISOR, DEFAULT_METHOD, METHODS, PEAK_PER_LR
 F = nn.functional
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-README = ROOT / "README.md"
-README_BEGIN = "<!-- finder:begin: written by `python bench/finder.py --readme` from the run it just made -->"
-README_END = "<!-- finder:end -->"
+PAGE = ROOT / "docs" / "guides" / "range-test.md"  # the finder table's page
+BEGIN = "<!-- finder:begin: written by `python bench/finder.py --docs` from the run it just made -->"
+END = "<!-- finder:end -->"
 
 BUDGET = 300  # optimizer steps of each training run: three times the range test's 100
 GRID = (-4.0, 1.0, 5)  # log10 lr from, to, points per decade
@@ -641,7 +641,7 @@ def versions() -> str:
 
 
 def report(run: dict[str, Any]) -> tuple[str, str]:
-    """(the results file's markdown, the README's block) for a run's record."""
+    """(the results file's markdown, the guide's block) for a run's record."""
     rows = run["rows"]
     lo, hi, per = GRID
     seeds = run["seeds"]
@@ -668,11 +668,11 @@ def report(run: dict[str, Any]) -> tuple[str, str]:
     return text, block
 
 
-def rewrite_readme(readme: Path, block: str) -> None:
-    """Put `block` between the README's finder markers (they must be there, once)."""
-    from run import rewrite_readme as between_markers  # bench/run.py, beside this file
+def rewrite_page(page: Path, block: str) -> None:
+    """Put `block` between the page's finder markers (they must be there, once)."""
+    from run import rewrite_between  # bench/run.py, beside this file
 
-    between_markers(readme, block, README_BEGIN, README_END)
+    rewrite_between(page, block, BEGIN, END)
 
 
 def quiet() -> None:
@@ -688,18 +688,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="three settings and a coarse grid (for CI)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for finder.md / finder.json")
-    parser.add_argument("--readme", action="store_true", help="rewrite the README's finder table from this run")
+    parser.add_argument("--docs", action="store_true",
+                        help=f"rewrite the finder table in {PAGE.relative_to(ROOT)} from this run")
     parser.add_argument("--jobs", type=int, default=1, help="settings measured at once, one process each (default 1)")
     parser.add_argument("--render", type=Path, metavar="JSON",
-                        help="write the results file (and with --readme the table) again from a run's finder.json")
+                        help="write the results file (and with --docs the table) again from a run's finder.json")
     args = parser.parse_args(argv)
-    if args.readme and args.smoke:
-        parser.error("--readme takes the full run's numbers, not --smoke's")
+    if args.docs and args.smoke:
+        parser.error("--docs takes the full run's numbers, not --smoke's")
     if args.render is not None:
         run = json.loads(args.render.read_text(encoding="utf-8"))
-        if args.readme and run["smoke"]:
-            parser.error("--readme takes the full run's numbers, not --smoke's")
-        return publish(run, args.render.with_suffix(".md"), args.readme)
+        if args.docs and run["smoke"]:
+            parser.error("--docs takes the full run's numbers, not --smoke's")
+        return publish(run, args.render.with_suffix(".md"), args.docs)
     quiet()
     lo, hi, per = GRID
     grid = np.logspace(lo, hi, int((hi - lo) * (1 if args.smoke else per)) + 1)
@@ -727,17 +728,17 @@ def main(argv: list[str] | None = None) -> int:
         "rows": rows,
     }
     (args.out / f"{stem}.json").write_text(json.dumps(run), encoding="utf-8")
-    return publish(run, args.out / f"{stem}.md", args.readme)
+    return publish(run, args.out / f"{stem}.md", args.docs)
 
 
-def publish(run: dict[str, Any], path: Path, readme: bool) -> int:
-    """Write a run's results file (and the README's table), and print it."""
+def publish(run: dict[str, Any], path: Path, docs: bool) -> int:
+    """Write a run's results file (and the guide's table), and print it."""
     text, block = report(run)
     print(text)
     path.write_text(text, encoding="utf-8")
-    if readme:
-        rewrite_readme(README, block)
-        print(f"rewrote the finder table in {README}", file=sys.stderr)
+    if docs:
+        rewrite_page(PAGE, block)
+        print(f"rewrote the finder table in {PAGE}", file=sys.stderr)
     return 0
 
 

@@ -42,6 +42,7 @@ def test_prints_the_suggestion_of_lr_suggest(tmp_path: Path, header: str | None,
     s = lr.suggest(LRS, LOSSES)
     assert run.stdout == s.describe() + "\n"
     assert f"suggested lr {s.lr:.10g} (method {DEFAULT_METHOD})" in run.stdout and "points 10-99 of 100" in run.stdout
+    assert f"peak {s.peak:.10g} for a one-cycle" in run.stdout and s.peak == 2 * s.lr
 
 
 def test_method_smooth_diverge_and_the_plot(tmp_path: Path) -> None:
