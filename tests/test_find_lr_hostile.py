@@ -219,11 +219,16 @@ def runners(calls: list[int]) -> dict[str, Any]:
 RUNNERS = ["generic", "torch", "optax", "keras", "lightning", "hf"]
 
 
-@pytest.mark.usefixtures("one_torch_thread")
-@pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.filterwarnings("ignore:.*LeafSpec")
-@pytest.mark.parametrize("runner", RUNNERS)
+def each_runner(test: Any) -> Any:
+    """`test` once per runner, with one torch thread and the frameworks' own warnings quiet."""
+    quiet = [pytest.mark.filterwarnings(f"ignore{what}") for what in (":.*LeafSpec", "::DeprecationWarning",
+                                                                       "::UserWarning")]
+    for mark in (pytest.mark.parametrize("runner", RUNNERS), *quiet, pytest.mark.usefixtures("one_torch_thread")):
+        test = mark(test)
+    return test
+
+
+@each_runner
 def test_every_runner_refuses_a_range_that_cannot_increase_before_training(runner: str) -> None:
     """start=1, end=1+1e-12 over 10,000 steps: float64 would repeat most of those lrs; refused in one line
     naming the parameters and their values, with no training step taken."""
@@ -238,11 +243,7 @@ def test_every_runner_refuses_a_range_that_cannot_increase_before_training(runne
     assert calls == [0]
 
 
-@pytest.mark.usefixtures("one_torch_thread")
-@pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.filterwarnings("ignore:.*LeafSpec")
-@pytest.mark.parametrize("runner", RUNNERS)
+@each_runner
 def test_every_runner_runs_a_linear_range_from_zero_and_suggests_a_peak(runner: str) -> None:
     calls = [0]
     s = runners(calls)[runner](start=0.0, end=0.05, steps=24, shape="linear", diverge=float("inf"),
