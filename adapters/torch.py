@@ -64,6 +64,12 @@ class Scheduler(torch.optim.lr_scheduler.LRScheduler):
     the end of a shorter decaying schedule) warns once.  ``get_last_lr()`` returns floats;
     ``state_dict()`` is plain Python values (``torch.load(weights_only=True)``,
     ``torch.distributed.checkpoint``) and ``load_state_dict`` resumes in O(1).
+
+    Attributes:
+        schedules: the lr schedule of each param group, its lengths resolved.
+        plateau_state: the plateau's ``lr.PlateauState`` (its ``scale`` multiplies the lr), or
+            None without a plateau.
+        last_epoch: t, the number of steps counted so far (torch's name).
     """
 
     # hf.Scheduler waits for the Trainer to know the run before resolving "5%"; this one cannot wait.

@@ -14,6 +14,7 @@ import ast
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,16 @@ def test_the_site_builds_strictly_from_a_copy_with_every_kind_and_public_name(tm
         html = (site / "api" / adapter / "index.html").read_text(encoding="utf-8")
         for name in _public_names(ROOT / "adapters" / f"{adapter}.py"):
             assert f'id="adapters.{adapter}.{name}"' in html, f"{adapter}.{name}"
+
+    # Public names only: a module's __all__, and of its classes no private or protocol name.
+    for module, source in [("lrcore", ROOT / "lrcore" / "__init__.py")] + [
+            (f"adapters.{a}", ROOT / "adapters" / f"{a}.py") for a in ADAPTERS]:
+        page = site / "api" / (module.rsplit(".", 1)[-1]) / "index.html"
+        shown = re.findall(r'<h[23] id="([^"]+)"', page.read_text(encoding="utf-8"))
+        names = [s.removeprefix(module + ".").split(".") for s in shown if s.startswith(module + ".")]
+        assert {n[0] for n in names} <= set(_public_names(source)), module
+        members = [n[-1] for n in names if len(n) > 1]
+        assert [m for m in members if m.startswith("_") and m not in ("__call__", "__getitem__")] == [], module
 
 
 def test_every_session_shown_as_text_says_what_lrcore_says() -> None:
