@@ -26,7 +26,7 @@ import numpy as np
 from . import __version__
 from ._files import write_atomically
 from ._parse import parse
-from ._plot import _draw, _new_figure, _require_matplotlib, wrap_label
+from ._plot import _draw, _new_figure, _require_matplotlib, stepped, wrap_label
 from ._registry import DEFAULT_LENGTH, stated_length
 from ._schedule import Schedule
 from ._serialize import from_json
@@ -391,18 +391,21 @@ def run_plot(args: argparse.Namespace) -> None:
                 "give --steps N"
             )
     labels = _labels(specs)
-    blocks, lines = [], {}
+    blocks, lines, steps_drawn = [], {}, set()
     for spec, label, s in zip(specs, labels, schedules, strict=True):
         with _about(spec, "evaluate"):
             # One pass gives both the summary and the curve's points.
             stats, t, y = scan(s, steps, columns=COLUMNS)
             blocks.append(_format_summary(repr(s), steps, stats))
         lines[label] = (t, y)
+        if stepped(s, t, steps):
+            steps_drawn.add(label)
     target = Path(args.output)
 
     def draw(path: str) -> None:
         ax = _new_figure(pyplot=False).add_subplot()
-        _draw(lines, steps, ax, own_figure=True, log=args.log, title=None, per_epoch=args.steps_per_epoch)
+        _draw(lines, steps, ax, own_figure=True, log=args.log, title=None, per_epoch=args.steps_per_epoch,
+              steps_drawn=steps_drawn)
         ax.figure.savefig(path)
 
     _write_atomically(target, draw)

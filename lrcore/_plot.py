@@ -10,14 +10,14 @@ from __future__ import annotations
 import io
 import textwrap
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
 
 from . import _validate as check
 from ._files import save_figure
-from ._registry import natural_length
+from ._registry import KINDS, natural_length
 from ._schedule import Schedule
 from ._steps import COLUMNS, scan, schedule_arg, steps_arg
 
@@ -116,6 +116,13 @@ def _within(box: Any, frame: Any, pad: float) -> bool:
     )
 
 
+def stepped(s: Schedule, t: np.ndarray, steps: int) -> bool:
+    """Whether `s`'s line is drawn as steps: every step is kept (so a jump between two of them
+    would show as a slope) and its record cannot promise that it never jumps.  Each value then
+    holds from its step to the next, as the optimizer uses it."""
+    return len(t) == steps and not KINDS[s.kind].continuous(s)
+
+
 def _draw(
     lines: Mapping[str, tuple[np.ndarray, np.ndarray]],
     steps: int,
@@ -125,13 +132,16 @@ def _draw(
     log: bool,
     title: str | None,
     per_epoch: float | None = None,
+    steps_drawn: Collection[str] = (),
 ) -> None:
-    """The lines on `ax`; with `per_epoch` (optimizer updates per epoch) the x axis counts epochs."""
+    """The lines on `ax`, those labelled in `steps_drawn` as steps (see `stepped`); with `per_epoch`
+    (optimizer updates per epoch) the x axis counts epochs."""
     from matplotlib.ticker import EngFormatter
 
     unit = 1.0 if per_epoch is None else per_epoch
     for label, (t, y) in lines.items():
-        ax.plot(t / unit if per_epoch is not None else t, y, label=label, linewidth=1.6)
+        ax.plot(t / unit if per_epoch is not None else t, y, label=label, linewidth=1.6,
+                drawstyle="steps-post" if label in steps_drawn else "default")
     if log:
         ax.set_yscale("log", nonpositive="mask")
     if not ax.get_xlabel():
@@ -180,7 +190,9 @@ def plot(
     schedules' natural length (their horizon, or the length their parameters state,
     else 1000). Above 8192 steps each line keeps the first, lowest, highest and last
     value of each of 2048 columns of steps: the picture of every step, jumps included,
-    computed a chunk at a time in bounded memory (10**9 steps take seconds).
+    computed a chunk at a time in bounded memory (10**9 steps take seconds). Below that, a
+    schedule that may jump (a step decay, a join, a product with one) is drawn as steps, each
+    value held until the next step, so a jump is vertical instead of a slope.
     With `ax`, the lines go into that Axes and only the lines, legend, grid and empty axis
     labels are added. Without it a new 8 × 4.5 inch figure is made, with a title
     (`title`, by default the step range) and step ticks such as ``2k``: through pyplot when
@@ -198,10 +210,11 @@ def plot(
         raise check.fail("plot", "title", "must be a string or None", title, TypeError)
     _require_matplotlib()
     lines = {label: scan(s, steps, columns=COLUMNS)[1:] for label, s in items.items()}
+    steps_drawn = {label for label, s in items.items() if stepped(s, lines[label][0], steps)}
     own_figure = ax is None
     if own_figure:
         ax = _new_figure(pyplot=path is None).add_subplot()
-    _draw(lines, steps, ax, own_figure=own_figure, log=log, title=title)
+    _draw(lines, steps, ax, own_figure=own_figure, log=log, title=title, steps_drawn=steps_drawn)
     if path is not None:
         save_figure(ax.figure, path)
     return ax
@@ -223,8 +236,10 @@ def png(s: Schedule) -> bytes | None:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(7.0, 3.5), dpi=100, layout="constrained")
-    line = {wrap_label(repr(s)): scan(s, steps, columns=COLUMNS)[1:]}
-    _draw(line, steps, fig.add_subplot(), own_figure=True, log=False, title=None)
+    label = wrap_label(repr(s))
+    line = {label: scan(s, steps, columns=COLUMNS)[1:]}
+    steps_drawn = {label} if stepped(s, line[label][0], steps) else set()
+    _draw(line, steps, fig.add_subplot(), own_figure=True, log=False, title=None, steps_drawn=steps_drawn)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -453,3 +453,27 @@ def test_plot_over_an_existing_file_keeps_its_mode_and_a_link_keeps_pointing(tmp
     lr.plot(lr.linear(start=1.0, end=0.0, steps=10), path=link)
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.png", "lr.png"]
+
+
+def test_a_schedule_that_jumps_is_drawn_as_steps_where_every_step_is_kept(monkeypatch) -> None:
+    """Each value holds from its step to the next, as the optimizer uses it: a step decay's drop at
+    t = 10 is vertical, not a slope from t = 9; a curve that cannot jump stays a line, and so does
+    a long run drawn from its columns' extremes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lrcore import _plot
+
+    decay = lr.step(init=1.0, step_size=10, gamma=0.5)
+    ax = lr.plot({"decay": decay, "cosine": lr.cosine(init=1.0, steps=50)}, 50)
+    styles = {line.get_label(): line.get_drawstyle() for line in ax.get_lines()}
+    assert styles == {"decay": "steps-post", "cosine": "default"}
+    path = ax.get_lines()[0].get_path().vertices  # the drawn corners: (10, 1) then (10, 0.5)
+    assert [10.0, 1.0] in path.tolist() and [10.0, 0.5] in path.tolist()
+    joined = lr.join([lr.constant(value=0.1), lr.cosine(init=0.2, steps=10)], boundaries=[5])
+    assert lr.plot(joined, 20).get_lines()[0].get_drawstyle() == "steps-post"
+    assert lr.plot(decay, 100_000).get_lines()[0].get_drawstyle() == "default"
+    seen: list = []
+    draw = _plot._draw
+    monkeypatch.setattr(_plot, "_draw", lambda *a, **k: (seen.append(k["steps_drawn"]), draw(*a, **k)))
+    assert decay._repr_png_() and seen == [{repr(decay)}]

@@ -283,5 +283,6 @@ def test_plot_counts_epochs_when_given_updates_per_epoch() -> None:
     assert ax.get_xlabel() == "epoch (10 optimizer updates each)"
     x = ax.get_lines()[0].get_xdata()
     assert x[0] == 0 and x[-1] == pytest.approx(8.9) and ax.get_xlim()[1] == pytest.approx(8.9)
+    assert ax.get_lines()[0].get_drawstyle() == "steps-post"  # a step decay over 90 steps: its jumps are vertical
 
 
