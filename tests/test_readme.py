@@ -40,3 +40,10 @@ def test_every_link_of_the_readme_leads_to_a_file() -> None:
     assert links
     missing = [link for link in links if not link.startswith("http") and not (docs_pages.ROOT / link).exists()]
     assert missing == []
+
+
+def test_the_error_it_quotes_is_the_one_lrcore_raises() -> None:
+    (quoted,) = re.findall(r"``(cosine: [^`]*`[^`]*`[^`]*)``", README)
+    with pytest.raises(ValueError) as caught:
+        lr.cosine(init=0.1, steps=0)
+    assert str(caught.value) == quoted
