@@ -111,7 +111,9 @@ class RangeTest:
     and the reading, ``result()``.
 
     Every argument is checked, and a range that cannot increase refused, on construction,
-    before the first step."""
+    before the first step; construction has no other effect (the progress bar opens with the
+    first learning rate drawn), so it is also how a runner checks its arguments before it
+    touches the model or the batches."""
 
     def __init__(
         self, where: str, *, start: Any, end: Any, steps: Any, shape: Any, method: Any, smooth: Any, diverge: Any,
@@ -119,17 +121,18 @@ class RangeTest:
     ) -> None:
         self.where = where
         self.method, self.smooth, self.diverge = check_options(where, method, smooth, diverge)
-        progress = check.flag(where, "progress", progress)
+        self.progress = check.flag(where, "progress", progress)
         self.schedule = lr_schedule(start, end, steps, shape)
         self.steps = int(steps)
         self.watch = Watch(self.smooth, self.diverge)
         self.lrs, self.losses = array("d"), array("d")  # packed: 16 bytes a step
         self.stopped = False
-        self.bar = _bar(self.steps, progress)
+        self.bar: Any = None
 
     def rates(self) -> Iterator[float]:
         """The learning rates, drawn CHUNK at a time as the run reaches them (plain-Python
         evaluation: a chunk is too short for the kernel to pay)."""
+        self.bar = _bar(self.steps, self.progress)
         last = -math.inf
         for t0 in range(0, self.steps, CHUNK):
             chunk = self.schedule.array(min(CHUNK, self.steps - t0), start=t0)
@@ -155,6 +158,17 @@ class RangeTest:
                 self.bar.set_postfix_str("stopped: the loss diverged", refresh=False)
             self.bar.close()
             self.bar = None
+
+    def run(self, step: Callable[[float], float]) -> Suggestion:
+        """The loop: ``loss = step(lr)`` for each learning rate in order, stopping after the
+        first point past the cut; the bar is closed however it ends; returns ``result()``."""
+        try:
+            for rate in self.rates():
+                if self.add(rate, step(rate)):
+                    break
+        finally:
+            self.close()
+        return self.result()
 
     def result(self) -> Suggestion:
         """``lr.suggest``'s reading of the steps run; a ValueError when too few were run."""
@@ -183,17 +197,10 @@ def run_steps(
     diverge: Any,
     progress: Any,
 ) -> Suggestion:
-    """The loop: ``loss = step(lr)`` for each learning rate of the range test, in order,
+    """``RangeTest.run``: ``loss = step(lr)`` for each learning rate of the range test, in order,
     stopping after the first point past the cut; returns ``lr.suggest``'s reading."""
-    test = RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
-                     diverge=diverge, progress=progress)
-    try:
-        for rate in test.rates():
-            if test.add(rate, step(rate)):
-                break
-    finally:
-        test.close()
-    return test.result()
+    return RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
+                     diverge=diverge, progress=progress).run(step)
 
 
 def check_run(
@@ -203,8 +210,7 @@ def check_run(
     """Every argument of a range test checked, as the loop checks them, for a runner that
     must refuse bad ones before it touches the model."""
     RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth, diverge=diverge,
-              progress=False)
-    check.flag(where, "progress", progress)
+              progress=progress)
 
 
 def run(
@@ -222,17 +228,12 @@ def run(
     progress: Any = True,
 ) -> Suggestion:
     """``run_steps`` with ``loss = one_step(lr, batch)`` on the next batch of `batches`
-    (see ``batches_for``); the adapters' loop."""
-    lr_schedule(start, end, steps, shape)  # a bad range is refused before the batches are touched
-    feed = batches_for(where, batches, int(steps))
-
-    def step(rate: float) -> float:
-        return loss_value(where, one_step(rate, next(feed)))
-
-    return run_steps(
-        where, step, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
-        diverge=diverge, progress=progress,
-    )
+    (see ``batches_for``); the adapters' loop.  Every argument is checked before the batches
+    are touched."""
+    test = RangeTest(where, start=start, end=end, steps=steps, shape=shape, method=method, smooth=smooth,
+                     diverge=diverge, progress=progress)
+    feed = batches_for(where, batches, test.steps)
+    return test.run(lambda rate: loss_value(where, one_step(rate, next(feed))))
 
 
 def find_lr(
