@@ -5,14 +5,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 import transformers
+from same_state import rngs, same
 from torch import nn
 
 import lrcore as lr
@@ -62,23 +61,6 @@ def make(tmp_path: Path, model: nn.Module, rows: int = 256, **kwargs: Any) -> tr
     options.update(kwargs)
     args = transformers.TrainingArguments(**options)
     return transformers.Trainer(model=model, args=args, train_dataset=Rows(rows), **trainer_kwargs)
-
-
-def rngs() -> tuple[Any, ...]:
-    return torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def same(a: object, b: object) -> bool:
-    """Equal bit for bit, through dicts, lists and tensors."""
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and np.array_equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 def snapshot(t: transformers.Trainer) -> dict[str, Any]:

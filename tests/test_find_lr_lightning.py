@@ -5,15 +5,14 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import random
 import warnings
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
-import numpy as np
 import pytest
 import torch
+from same_state import rngs, same
 from torch import nn
 
 import lrcore as lr
@@ -75,25 +74,6 @@ def trainer(tmp_path: Path, **kwargs: Any) -> pl.Trainer:
     return pl.Trainer(**options)
 
 
-def rngs() -> tuple[Any, ...]:
-    return torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
-
-
-def same_rngs(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    return torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
-
-
-def same(a: object, b: object) -> bool:
-    """Equal bit for bit, through dicts, lists and tensors."""
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
 def snapshot(t: pl.Trainer, model: pl.LightningModule) -> dict[str, Any]:
     return {
         "weights": copy.deepcopy(model.state_dict()),
@@ -111,11 +91,6 @@ def snapshot(t: pl.Trainer, model: pl.LightningModule) -> dict[str, Any]:
         "module trainer": id(model._trainer),
         "rng": rngs(),
     }
-
-
-def same_snapshot(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    rng_a, rng_b = a.pop("rng"), b.pop("rng")
-    return same_rngs(rng_a, rng_b) and same(a, b)
 
 
 def test_training_after_the_range_test_is_bit_for_bit_the_training_without_it(tmp_path: Path) -> None:
@@ -152,7 +127,7 @@ def test_every_state_restored_after_a_fit(tmp_path: Path) -> None:
     before = snapshot(t, model)
     best = checkpoints.best_model_score
     s = find_lr(t, model, loader(), start=1e-6, end=1.0, steps=40, progress=False)
-    assert same_snapshot(before, snapshot(t, model))
+    assert same(before, snapshot(t, model))
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == files and checkpoints.best_model_score == best
     assert s.total == 40
 
@@ -227,7 +202,7 @@ def test_restored_when_training_step_raises(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         find_lr(t, model, loader(), progress=False)
     del model.training_step
-    assert same_snapshot(before, snapshot(t, model))
+    assert same(before, snapshot(t, model))
 
 
 def test_progress_bar_is_the_range_tests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -255,7 +230,7 @@ def test_bad_input(tmp_path: Path, call: Any, exc: type, message: str) -> None:
     with pytest.raises(exc) as info:
         call(t, model)
     assert message in str(info.value) and "\n" not in str(info.value)
-    assert same_snapshot(before, snapshot(t, model))
+    assert same(before, snapshot(t, model))
 
 
 def test_a_fast_dev_run_trainer_is_refused(tmp_path: Path) -> None:

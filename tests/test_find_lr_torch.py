@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from same_state import same
 from torch import nn
 
 import lrcore as lr
@@ -53,17 +54,6 @@ def snapshot(model: nn.Module, opt: torch.optim.Optimizer) -> dict:
         "modes": [m.training for m in model.modules()],
         "opt": copy.deepcopy(opt.state_dict()),
     }
-
-
-def same(a: object, b: object) -> bool:
-    """Equal bit for bit, through dicts, lists and tensors."""
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
 
 
 def train(model: nn.Module, opt: torch.optim.Optimizer, batches: list, loss_fn: Any, epochs: int) -> float:
