@@ -53,15 +53,21 @@ def _torch_sgd(a, b, lrs, momentum, nesterov):
 
 
 @pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True), (0.5, True)])
-def test_numpy_and_numba_loops_equal_torch_sgd(problem, momentum, nesterov):
-    a, b = problem
-    lrs = SCHEDULE.array(STEPS)
+def _both_loops_equal_torch(a, b, lrs, momentum, nesterov):
+    """The numpy and the numba loop against torch's SGD on the same problem: the final x and every
+    loss; returns the numpy loop's x and the numba loop's losses."""
     x_ref, losses_ref = _torch_sgd(a, b, lrs, momentum, nesterov)
     x_np, losses_np = sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
     x_nb, losses_nb = sgd.sgd_least_squares_numba(a, b, np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
     for x, losses in ((x_np, losses_np), (x_nb, losses_nb)):
         np.testing.assert_allclose(x, x_ref, rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(losses, losses_ref, rtol=1e-10, atol=0)
+    return x_np, losses_nb
+
+
+def test_numpy_and_numba_loops_equal_torch_sgd(problem, momentum, nesterov):
+    a, b = problem
+    _, losses_nb = _both_loops_equal_torch(a, b, SCHEDULE.array(STEPS), momentum, nesterov)
     assert losses_nb[-1] < 0.1 * losses_nb[0]
 
 
@@ -75,12 +81,7 @@ GAPPED = np.where(np.arange(STEPS) % 37 < 5, 0.0, CYCLED)  # torch skips the buf
 def test_a_momentum_per_step_equals_torch_sgd_with_that_momentum_set_each_step(problem, momentum, nesterov):
     a, b = problem
     lrs = lr.one_cycle(peak=0.05, steps=STEPS).array(STEPS)
-    x_ref, losses_ref = _torch_sgd(a, b, lrs, momentum, nesterov)
-    x_np, losses_np = sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
-    x_nb, losses_nb = sgd.sgd_least_squares_numba(a, b, np.zeros(6), lrs, momentum=momentum, nesterov=nesterov)
-    for x, losses in ((x_np, losses_np), (x_nb, losses_nb)):
-        np.testing.assert_allclose(x, x_ref, rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(losses, losses_ref, rtol=1e-10, atol=0)
+    x_np, _ = _both_loops_equal_torch(a, b, lrs, momentum, nesterov)
     # The per-step momentum is what ran: a constant one ends elsewhere.
     x_const, _ = sgd.sgd_numpy(_value_and_grad(a, b), np.zeros(6), lrs, momentum=0.9, nesterov=nesterov)
     assert np.abs(x_const - x_np).max() > 1e-6
