@@ -52,7 +52,6 @@ def _torch_sgd(a, b, lrs, momentum, nesterov):
     return x.detach().numpy(), np.array(losses)
 
 
-@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True), (0.5, True)])
 def _both_loops_equal_torch(a, b, lrs, momentum, nesterov):
     """The numpy and the numba loop against torch's SGD on the same problem: the final x and every
     loss; returns the numpy loop's x and the numba loop's losses."""
@@ -65,6 +64,7 @@ def _both_loops_equal_torch(a, b, lrs, momentum, nesterov):
     return x_np, losses_nb
 
 
+@pytest.mark.parametrize(("momentum", "nesterov"), [(0.0, False), (0.9, False), (0.9, True), (0.5, True)])
 def test_numpy_and_numba_loops_equal_torch_sgd(problem, momentum, nesterov):
     a, b = problem
     _, losses_nb = _both_loops_equal_torch(a, b, SCHEDULE.array(STEPS), momentum, nesterov)
