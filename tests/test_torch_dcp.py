@@ -4,7 +4,8 @@ DCP treats the Scheduler as ``Stateful`` (``state_dict`` / ``load_state_dict``):
 its plain values beside the model's tensors, and ``dcp.load`` reads them into a scheduler built the
 same way, in fresh processes.  The resumed ranks continue the uninterrupted run exactly: lr,
 momentum, weight decay and plateau at every step, with t counted from the optimizer's updates.
-The ranks run in spawned children with a timeout, so a stuck collective fails the test.
+The ranks run in spawned children with a timeout (``tests/gloo_ranks.py``), so a stuck collective fails
+the test.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
-import time
+
+from gloo_ranks import spawn
 
 import lrcore as lr
 
@@ -21,30 +22,8 @@ STEPS, SPLIT = 20, 8
 SCHEDULE = lr.warmup(lr.cosine(init=0.1, steps="90%"), steps="10%")
 PLATEAU = lr.Plateau(patience=1, factor=0.5)
 
-# The last barrier's handle of each rank, held until the process exits (see _rank).
-_LAST_BARRIER: list = []
-
-
 def _metric(rank: int, t: int) -> float:
     return 1.0 + 0.1 * math.cos(t * (1.0 + rank))
-
-
-def _rank(rank: int, world: int, port: int, out: str, phase: str) -> None:
-    import torch
-    import torch.distributed as dist
-
-    torch.set_num_threads(1)  # two ranks share the machine's cores
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        _train(rank, out, phase)
-        # The ranks leave together, and each holds the last barrier's handle until it exits: a
-        # gloo worker thread then never frees a collective's tensor while Python shuts down.
-        done = dist.barrier(async_op=True)
-        done.wait()
-        _LAST_BARRIER.append(done)
-    finally:
-        dist.destroy_process_group()
 
 
 def _train(rank: int, out: str, phase: str) -> None:
@@ -85,28 +64,9 @@ def _train(rank: int, out: str, phase: str) -> None:
         json.dump(seen, f)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spawn(out: str, phase: str, timeout: float) -> None:
-    """Run `phase` on 2 fresh spawned ranks; kill them and fail if they take over `timeout` seconds."""
-    import torch.multiprocessing as mp
-
-    ctx = mp.start_processes(_rank, args=(2, _free_port(), out, phase), nprocs=2, join=False, start_method="spawn")
-    deadline = time.monotonic() + timeout
-    while not ctx.join(timeout=1.0):  # raises if a rank failed
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            raise TimeoutError(f"the ranks of {phase!r} took over {timeout} s")
-
-
 def test_dcp_save_and_load_on_two_ranks_resumes_exactly(tmp_path):
-    _spawn(str(tmp_path), "whole", timeout=180)
-    _spawn(str(tmp_path), "resume", timeout=180)  # two fresh processes load the DCP checkpoint
+    spawn(_train, str(tmp_path), ["whole"], timeout=180)
+    spawn(_train, str(tmp_path), ["resume"], timeout=180)  # two fresh processes load the DCP checkpoint
 
     def read(name):
         return json.loads((tmp_path / f"{name}.json").read_text())

@@ -4,7 +4,8 @@ Each rank feeds its own local validation metric to ``step(metric)``.  The Schedu
 it across ranks before the plateau sees it, so both ranks keep the same lr at every step,
 the lr of a plateau fed the mean metric; with ``sync=False`` the ranks drift apart.  A
 checkpoint saved on rank 0 and loaded by two fresh processes continues the run exactly.
-The ranks run in a child process with a timeout, so a stuck collective fails the test.
+The ranks run in spawned children with a timeout (``tests/gloo_ranks.py``), so a stuck collective fails
+the test.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
-import time
+
+from gloo_ranks import spawn
 
 import lrcore as lr
 
@@ -34,32 +35,6 @@ def lrs_from(metric) -> list[float]:
         state = PLATEAU.update(state, metric(t))
         out.append(SCHEDULE(t + 1) * state.scale)
     return out
-
-
-# The last barrier's handle of each rank, held until the process exits (see _rank).
-_LAST_BARRIER: list = []
-
-
-def _rank(rank: int, world: int, port: int, out: str, phases: list[str]) -> None:
-    import torch
-    import torch.distributed as dist
-
-    torch.set_num_threads(1)  # two ranks share the machine's cores
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        for phase in phases:
-            _train(rank, out, phase)
-        # As the PyTorch guide's DDP example ends: the ranks leave together, and each holds the last
-        # barrier's handle until it exits.  Otherwise one of gloo's worker threads may be the
-        # last to hold the tensor of the plateau's final all_reduce, and freeing it needs the
-        # GIL: if the interpreter is already shutting down, that thread aborts the process
-        # ("terminate called without an active exception").
-        done = dist.barrier(async_op=True)
-        done.wait()
-        _LAST_BARRIER.append(done)
-    finally:
-        dist.destroy_process_group()
 
 
 def _train(rank: int, out: str, phase: str) -> None:
@@ -94,28 +69,9 @@ def _train(rank: int, out: str, phase: str) -> None:
         json.dump(lrs, f)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _spawn(out: str, phases: list[str], timeout: float) -> None:
-    """Run `phases` on 2 fresh spawned ranks; kill them and fail if they take over `timeout` seconds."""
-    import torch.multiprocessing as mp
-
-    ctx = mp.start_processes(_rank, args=(2, _free_port(), out, phases), nprocs=2, join=False, start_method="spawn")
-    deadline = time.monotonic() + timeout
-    while not ctx.join(timeout=1.0):  # raises if a rank failed
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            raise TimeoutError(f"the ranks of {phases} took over {timeout} s")
-
-
 def test_two_ranks_keep_identical_lrs_and_resume_exactly(tmp_path):
-    _spawn(str(tmp_path), ["sync", "nosync"], timeout=180)
-    _spawn(str(tmp_path), ["resume"], timeout=120)  # two fresh processes start from rank 0's file
+    spawn(_train, str(tmp_path), ["sync", "nosync"], timeout=180)
+    spawn(_train, str(tmp_path), ["resume"], timeout=120)  # two fresh processes start from rank 0's file
 
     def read(name):
         return json.loads((tmp_path / f"{name}.json").read_text())
