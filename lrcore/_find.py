@@ -23,13 +23,6 @@ from . import _validate as check
 from ._suggest import DEFAULT_METHOD, Suggestion, Watch, check_options, short, suggest
 
 CHUNK = 4096  # learning rates drawn at a time
-def lr_schedule(start: Any, end: Any, steps: Any, shape: Any) -> Any:
-    """The range test's schedule, ``lr.range_test(...)``: its record refuses, before any training,
-    a range whose learning rates float64 cannot keep strictly increasing; a linear range may start at 0.
-    A refusal names ``range_test`` and the parameter, as for the schedule built by hand."""
-    from ._kinds import range_test
-
-    return range_test(start=start, end=end, steps=steps, shape=shape)
 
 
 def batches_for(where: str, batches: Any, steps: int) -> Iterator[Any]:
@@ -122,7 +115,9 @@ class RangeTest:
         self.where = where
         self.method, self.smooth, self.diverge = check_options(where, method, smooth, diverge)
         self.progress = check.flag(where, "progress", progress)
-        self.schedule = lr_schedule(start, end, steps, shape)
+        from ._kinds import range_test  # its record refuses a range float64 cannot keep increasing
+
+        self.schedule = range_test(start=start, end=end, steps=steps, shape=shape)
         self.steps = int(steps)
         self.watch = Watch(self.smooth, self.diverge)
         self.lrs, self.losses = array("d"), array("d")  # packed: 16 bytes a step
