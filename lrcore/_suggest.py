@@ -95,7 +95,6 @@ class Suggestion:
     """
 
     lr: float
-    peak: float
     method: str
     lrs: np.ndarray
     losses: np.ndarray
@@ -104,6 +103,11 @@ class Suggestion:
     first: int
     total: int
     cut: str | None
+
+    @property
+    def peak(self) -> float:
+        """The peak of an annealed schedule with the mean lr of `lr` held: ``2 * lr``."""
+        return PEAK_PER_LR * self.lr
 
     def __repr__(self) -> str:
         return (
@@ -447,4 +451,4 @@ def suggest(
     arrays = [np.array(a[:used]) for a in (x, y, smoothed)]
     for a in arrays:
         a.setflags(write=False)
-    return Suggestion(lr, PEAK_PER_LR * lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)
+    return Suggestion(lr, method, arrays[0], arrays[1], arrays[2], index, first, len(y), cut)
