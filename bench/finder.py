@@ -60,7 +60,7 @@ import torch
 from torch import nn
 
 import lrcore as lr
-from lrcore._suggest import BLEND_DIVISOR, DEFAULT_METHOD, METHODS, PEAK_PER_LR
+from lrcore._suggest import BLEND_DIVISOR, DEFAULT_METHOD, METHODS, MINIMUM_DIVISOR, PEAK_PER_LR, blend_lr
 
 F = nn.functional
 HERE = Path(__file__).resolve().parent
@@ -453,14 +453,14 @@ def suggestions(run: Run) -> tuple[dict[str, float | None], dict[str, float | No
 
 def divisor_finals(run: Run, found: dict[str, float | None]) -> dict[str, dict[str, float]]:
     """blend as it would read with each of DIVISORS: {divisor: {"lr", "constant", "one-cycle"}}, the
-    finals at lr as a constant and at PEAK_PER_LR * lr as a one-cycle peak.  minimum's lr is the
-    lr at the smoothed minimum / 10, so blend's is sqrt(descent * minimum * 10 / divisor)."""
+    finals at lr as a constant and at PEAK_PER_LR * lr as a one-cycle peak (minimum's lr is the lr
+    at the smoothed minimum / MINIMUM_DIVISOR)."""
     descent, minimum = found["lrcore descent"], found["lrcore minimum"]
     if descent is None or minimum is None:
         return {}
     out = {}
     for divisor in DIVISORS:
-        rate = math.sqrt(descent * minimum * 10.0 / divisor)
+        rate = blend_lr(descent, minimum * MINIMUM_DIVISOR, divisor)
         out[f"{divisor:g}"] = {"lr": rate, "constant": run.train(rate, "constant"),
                                "one-cycle": run.train(PEAK_PER_LR * rate, "one-cycle")}
     return out

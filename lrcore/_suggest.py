@@ -25,6 +25,7 @@ DEFAULT_METHOD = "blend"  # chosen on bench/finder.py's twenty settings: see ben
 # blend's lr: sqrt(descent's lr * the lr at the smoothed minimum / BLEND_DIVISOR), chosen on
 # bench/finder.py (bench/results/finder.md: the same value is chosen leaving out any one setting).
 BLEND_DIVISOR = 20.0
+MINIMUM_DIVISOR = 10.0  # minimum's lr: the lr at the smoothed minimum over this (fastai's minimum)
 # An annealed schedule (one-cycle, cosine, warmup then decay) runs on average at about half its
 # peak (lr.one_cycle at 0.51 of it), so a peak twice the constant lr gives the same mean lr.
 PEAK_PER_LR = 2.0
@@ -354,6 +355,12 @@ def _descent(x: np.ndarray, y: np.ndarray, first: int, used: int) -> int:
     return first + int(np.nanargmin(_log_slope(curve[first:used], x[first:used])[: low - first]))
 
 
+def blend_lr(descent_lr: float, lr_at_minimum: float, divisor: float = BLEND_DIVISOR) -> float:
+    """blend's reading from descent's lr and the lr at the smoothed minimum (minimum's lr is that
+    over MINIMUM_DIVISOR): between the two, ``sqrt(descent_lr * lr_at_minimum / divisor)``."""
+    return math.sqrt(descent_lr * lr_at_minimum / divisor)
+
+
 def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first: int, used: int) -> tuple[int, float]:
     """(index, lr) by `method` on points first ... used - 1."""
     xs, ys = x[first:used], smoothed[first:used]
@@ -365,11 +372,11 @@ def _read(method: str, x: np.ndarray, y: np.ndarray, smoothed: np.ndarray, first
         return index, float(x[index])
     low = first + int(np.argmin(ys))
     if method == "minimum":
-        return low, float(x[low]) / 10.0
+        return low, float(x[low]) / MINIMUM_DIVISOR
     fall = _descent(x, y, first, used)
     if method == "descent":
         return fall, float(x[fall])
-    lr = math.sqrt(float(x[fall]) * float(x[low]) / BLEND_DIVISOR)  # blend: between the two readings
+    lr = blend_lr(float(x[fall]), float(x[low]))
     return first + int(np.argmin(np.abs(np.log(xs / lr)))), lr
 
 
